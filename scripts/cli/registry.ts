@@ -1,0 +1,5 @@
+import type { Command } from "./command.js";
+import { validate } from "./commands/validate.js";
+
+/** Every verb of the CLI, in the order --help lists them. */
+export const COMMANDS: Command[] = [validate];

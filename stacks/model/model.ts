@@ -1,0 +1,141 @@
+/**
+ * The resolved cluster model: every name, tag, node, address and rule that any consumer (Terraform,
+ * Pulumi, local target, templates, teardown) needs is computed here once. Consumers render it; they
+ * never re-derive a name.
+ */
+import type { AaiSpec, AuthMode, ServerGroupPolicy, Target } from "./spec.js";
+
+export type Role = "head" | "compute";
+
+export interface ClusterNode {
+  /** `<cluster>-head` or `<cluster>-compute-<n>` (n from 1): server name, hostname and Slurm NodeName. */
+  name: string;
+  role: Role;
+  /** 0 for the head, 1..N for compute nodes. */
+  index: number;
+  image: string;
+  flavor: string;
+  cpus: number;
+  memoryMb: number;
+  /** Fixed private address when the cluster creates its network (and always on the local target). */
+  privateIp?: string;
+  /** Resource names derived from the node name. */
+  portName: string;
+}
+
+export interface Tags {
+  "uws-cluster": string;
+  "uws-cluster-id": string;
+  "uws-cluster-expires"?: string;
+}
+
+export type ResolvedNetwork =
+  | {
+      mode: "create";
+      networkName: string;
+      subnetName: string;
+      routerName: string;
+      cidr: string;
+      gatewayIp: string;
+      dnsServers: string[];
+      externalNetwork: string;
+    }
+  | { mode: "existing"; network: string; subnet: string };
+
+export interface SecurityRule {
+  /** Name of the rule within its group, unique in the cluster (used as a resource id). */
+  id: string;
+  group: "internal" | "login";
+  direction: "ingress";
+  ethertype: "IPv4";
+  protocol?: "tcp" | "udp" | "icmp";
+  portMin?: number;
+  portMax?: number;
+  remoteCidr?: string;
+  /** Traffic from members of this group of the cluster. */
+  remoteGroup?: "internal";
+}
+
+export interface SecurityGroup {
+  key: "internal" | "login";
+  name: string;
+  description: string;
+}
+
+export type ResolvedKeypair =
+  | { mode: "generate"; name: string }
+  | { mode: "existing"; name: string; privateKeyFile: string };
+
+export type ResolvedVolume =
+  | { mode: "managed"; name: string; sizeGb: number; type?: string; device: string; mountPoint: string }
+  | { mode: "existing"; id: string; device: string; mountPoint: string }
+  | { mode: "none"; mountPoint: string };
+
+/** A secret the cluster needs: generated per cluster or read from the user's environment at deploy time. */
+export interface SecretRef {
+  /** Stable key, e.g. `munge.key`; the local secret store file name. */
+  key: string;
+  source: { generate: { bytes: number; encoding: "binary" | "base64url" } } | { env: string } | { file: string };
+  /** Where it lands on the nodes (pushed over SSH, never in user-data). */
+  path: string;
+  mode: string;
+  owner: string;
+  nodes: "all" | "head";
+}
+
+export interface LocalLayout {
+  /** Linux bridge name (≤ 15 characters). */
+  bridge: string;
+  /** Prefix of network namespace names; node netns = prefix + node suffix. */
+  netnsPrefix: string;
+  /** Per-node interface name stem on the host side (≤ 15 characters with its suffix). */
+  vethPrefix: string;
+  subnet: string;
+  /** Host (bridge) address on the subnet: how the host reaches the nodes. */
+  hostIp: string;
+}
+
+export interface Cluster {
+  name: string;
+  id: string;
+  target: Target;
+  createdAt: string;
+  expiresAt: string | null;
+  tags: Tags;
+  /** Tags as `key=value` strings for resources whose tags are a list (Neutron, Nova). */
+  tagList: string[];
+  /** Text for resources that only have a description field. */
+  description: string;
+  region?: string;
+  availabilityZone?: string;
+  sshUser: string;
+  nodes: ClusterNode[];
+  head: ClusterNode;
+  computes: ClusterNode[];
+  network: ResolvedNetwork;
+  securityGroups: SecurityGroup[];
+  securityRules: SecurityRule[];
+  keypair: ResolvedKeypair;
+  volume: ResolvedVolume;
+  serverGroup: { name: string; policy: Exclude<ServerGroupPolicy, "none"> } | null;
+  floatingIp: { description: string };
+  slurm: { partition: string; clusterName: string };
+  jobserver: {
+    auth: AuthMode;
+    /** Port the job server listens on (on the head; nginx fronts it on 443 in the cloud). */
+    port: number;
+    uploadLimitMb: number;
+    /** Config file and secret files (/etc/uws-server; a private per-node mount on the local target). */
+    configDir: string;
+    /** SQLite database and job server state. */
+    dataDir: string;
+    /** Job work dirs, on the shared filesystem so compute nodes see them. */
+    workDir: string;
+    /** Public base URL when a DNS name is configured; else the head's floating IP/IP is used. */
+    publicUrl?: string;
+  };
+  aai?: AaiSpec;
+  dns?: { name: string; email: string };
+  secrets: SecretRef[];
+  local: LocalLayout;
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from "node:crypto";
+import { parseDuration } from "./duration.js";
+import { formatCidr, hostAddress, parseCidr } from "./net.js";
+import type { Cluster, ClusterNode, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
+import type { ClusterSpec } from "./spec.js";
+import { FIRST_NODE_OFFSET } from "./validate.js";
+
+export interface ResolveContext {
+  /** The cluster id, when it was generated before (kept in the local state dir); else one is generated. */
+  id?: string;
+  /** Creation time of the cluster (ISO), when known from state; else `now`. */
+  createdAt?: string;
+  now?: Date;
+}
+
+export function generateClusterId(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/** Resolves a validated spec into the Cluster model. Pure apart from id generation when none is given. */
+export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Cluster {
+  const id = spec.id ?? ctx.id ?? generateClusterId();
+  const createdAt = ctx.createdAt ?? (ctx.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
+  const ttl = spec.ttl ? parseDuration(spec.ttl)! : undefined;
+  const expiresAt = ttl ? new Date(Date.parse(createdAt) + ttl * 1000).toISOString().replace(/\.\d+Z$/, "Z") : null;
+  const tags: Tags = { "uws-cluster": spec.name, "uws-cluster-id": id };
+  if (expiresAt) tags["uws-cluster-expires"] = expiresAt;
+  const tagList = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  const description = `uws-cluster ${tagList.join(" ")}`;
+
+  const local = localLayout(spec);
+  const network = resolveNetwork(spec);
+  // Fixed addresses: the created subnet (cloud) or the local bridge subnet. With an existing
+  // network the cloud assigns them and they are known only after apply.
+  const addressSubnet = spec.target === "local" ? local.subnet : network.mode === "create" ? network.cidr : undefined;
+  const ipOf = (index: number) => (addressSubnet ? hostAddress(parseCidr(addressSubnet)!, FIRST_NODE_OFFSET + index) : undefined);
+
+  const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0));
+  const computes: ClusterNode[] = [];
+  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n)));
+
+  const sg = (key: "internal" | "login", what: string) => ({ key, name: `${spec.name}-${key}`, description: `${what}; ${description}` });
+  const securityGroups = [sg("internal", "all traffic between cluster nodes"), sg("login", "SSH and HTTPS from allowed networks")];
+  const securityRules: SecurityRule[] = [
+    { id: "internal-v4", group: "internal", direction: "ingress", ethertype: "IPv4", remoteGroup: "internal" },
+    ...spec.access.sshCidrs.map((cidr, i): SecurityRule => ({ id: `ssh-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 22, portMax: 22, remoteCidr: cidr })),
+    ...spec.access.httpsCidrs.map((cidr, i): SecurityRule => ({ id: `https-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: cidr })),
+  ];
+  // Let's Encrypt's HTTP-01 challenge and the HTTP→HTTPS redirect need port 80 where HTTPS is open.
+  if (spec.dns) {
+    securityRules.push(...spec.access.httpsCidrs.map((cidr, i): SecurityRule => ({ id: `http-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 80, portMax: 80, remoteCidr: cidr })));
+  }
+
+  const keypair = spec.access.keypair === "generate"
+    ? { mode: "generate" as const, name: `${spec.name}-${id}` }
+    : { mode: "existing" as const, name: spec.access.keypair.existing, privateKeyFile: spec.access.keypair.privateKeyFile };
+
+  // Local nodes share the host's filesystem, so per-cluster paths keep two local clusters apart.
+  const localRoot = `/var/lib/uws-cluster/${spec.name}`;
+  const mountPoint = spec.target === "local" ? `${localRoot}/shared` : "/shared";
+  const volume: ResolvedVolume = spec.volume === "none" ? { mode: "none", mountPoint }
+    : "managed" in spec.volume ? { mode: "managed", name: `${spec.name}-shared`, ...spec.volume.managed, device: "/dev/vdb", mountPoint }
+    : { mode: "existing", id: spec.volume.existing.id, device: "/dev/vdb", mountPoint };
+
+  const secrets: SecretRef[] = [
+    { key: "munge.key", source: { generate: { bytes: 1024, encoding: "binary" } }, path: "/etc/munge/munge.key", mode: "0400", owner: "munge:munge", nodes: "all" },
+    { key: "jobserver.admin-token", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/uws-server/admin-token", mode: "0400", owner: "uws:uws", nodes: "head" },
+    { key: "jobserver.job-secret", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/uws-server/job-secret", mode: "0400", owner: "uws:uws", nodes: "head" },
+  ];
+  if (spec.aai) {
+    secrets.push({ key: "oidc.client-secret", source: spec.aai.clientSecret, path: "/etc/uws-server/oidc-client-secret", mode: "0400", owner: "uws:uws", nodes: "head" });
+  }
+
+  return {
+    name: spec.name, id, target: spec.target, createdAt, expiresAt, tags, tagList, description,
+    region: spec.openstack.region, availabilityZone: spec.openstack.availabilityZone, sshUser: spec.target === "local" ? "root" : spec.openstack.sshUser,
+    nodes: [head, ...computes], head, computes, network, securityGroups, securityRules, keypair, volume,
+    serverGroup: spec.serverGroup === "none" ? null : { name: `${spec.name}-servers`, policy: spec.serverGroup },
+    floatingIp: { description: `head of ${spec.name}; ${description}` },
+    slurm: { partition: spec.slurm.partition, clusterName: spec.name.replace(/-/g, "_") },
+    jobserver: {
+      ...spec.jobserver,
+      configDir: "/etc/uws-server",
+      dataDir: spec.target === "local" ? `${localRoot}/uws-server` : "/var/lib/uws-server",
+      workDir: `${mountPoint}/uws-jobs`,
+      publicUrl: spec.dns ? `https://${spec.dns.name}` : undefined,
+    },
+    aai: spec.aai, dns: spec.dns, secrets, local,
+  };
+}
+
+function node(name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number }, privateIp: string | undefined): ClusterNode {
+  const n: ClusterNode = { name, role, index, image: r.image, flavor: r.flavor, cpus: r.cpus, memoryMb: r.memoryMb, portName: `${name}-port` };
+  if (privateIp) n.privateIp = privateIp;
+  return n;
+}
+
+function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {
+  if ("existing" in spec.network) return { mode: "existing", ...spec.network.existing };
+  const cidr = parseCidr(spec.network.create.cidr)!;
+  return {
+    mode: "create",
+    networkName: `${spec.name}-net`,
+    subnetName: `${spec.name}-subnet`,
+    routerName: `${spec.name}-router`,
+    cidr: formatCidr(cidr),
+    gatewayIp: hostAddress(cidr, 1),
+    dnsServers: spec.network.create.dnsServers,
+    externalNetwork: spec.openstack.externalNetwork ?? "",
+  };
+}
+
+/**
+ * Local names come from a hash of the cluster name, so two local clusters coexist and the same
+ * name always maps to the same bridge and subnet (down works from the name alone).
+ */
+function localLayout(spec: ClusterSpec): LocalLayout {
+  const h = createHash("sha256").update(spec.name).digest();
+  const tag = h.subarray(0, 3).toString("hex"); // 6 hex chars
+  const subnet = spec.local.subnet ?? `10.${200 + (h[3]! % 50)}.${h[4]!}.0/24`;
+  const c = parseCidr(subnet)!;
+  return { bridge: `uwsc-${tag}`, netnsPrefix: `uwsc-${tag}-`, vethPrefix: `uc${tag}`, subnet, hostIp: hostAddress(c, 1) };
+}
