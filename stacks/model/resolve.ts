@@ -75,7 +75,8 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
     name: spec.name, id, target: spec.target, createdAt, expiresAt, tags, tagList, description,
     region: spec.openstack.region, availabilityZone: spec.openstack.availabilityZone, sshUser: spec.target === "local" ? "root" : spec.openstack.sshUser,
     nodes: [head, ...computes], head, computes, network, securityGroups, securityRules, keypair, volume,
-    serverGroup: spec.serverGroup === "none" ? null : { name: `${spec.name}-servers`, policy: spec.serverGroup },
+    // Keypairs and server groups have no tags: their names carry the cluster id so the sweep can match them exactly.
+    serverGroup: spec.serverGroup === "none" ? null : { name: `${spec.name}-${id}-servers`, policy: spec.serverGroup },
     floatingIp: { description: `head of ${spec.name}; ${description}` },
     slurm: { partition: spec.slurm.partition, clusterName: spec.name.replace(/-/g, "_") },
     jobserver: {
