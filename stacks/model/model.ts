@@ -93,6 +93,8 @@ export interface LocalLayout {
   subnet: string;
   /** Host (bridge) address on the subnet: how the host reaches the nodes. */
   hostIp: string;
+  /** Host folder shared by every node of the cluster (its local "shared filesystem" and job server data). */
+  root: string;
 }
 
 export interface Cluster {

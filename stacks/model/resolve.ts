@@ -29,6 +29,7 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const description = `uws-cluster ${tagList.join(" ")}`;
 
   const local = localLayout(spec);
+  const localRoot = local.root;
   const network = resolveNetwork(spec);
   // Fixed addresses: the created subnet (cloud) or the local bridge subnet. With an existing
   // network the cloud assigns them and they are known only after apply.
@@ -55,8 +56,6 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
     ? { mode: "generate" as const, name: `${spec.name}-${id}` }
     : { mode: "existing" as const, name: spec.access.keypair.existing, privateKeyFile: spec.access.keypair.privateKeyFile };
 
-  // Local nodes share the host's filesystem, so per-cluster paths keep two local clusters apart.
-  const localRoot = `/var/lib/uws-cluster/${spec.name}`;
   const mountPoint = spec.target === "local" ? `${localRoot}/shared` : "/shared";
   const volume: ResolvedVolume = spec.volume === "none" ? { mode: "none", mountPoint }
     : "managed" in spec.volume ? { mode: "managed", name: `${spec.name}-shared`, ...spec.volume.managed, device: "/dev/vdb", mountPoint }
@@ -120,5 +119,7 @@ function localLayout(spec: ClusterSpec): LocalLayout {
   const tag = h.subarray(0, 3).toString("hex"); // 6 hex chars
   const subnet = spec.local.subnet ?? `10.${200 + (h[3]! % 50)}.${h[4]!}.0/24`;
   const c = parseCidr(subnet)!;
-  return { bridge: `uwsc-${tag}`, netnsPrefix: `uwsc-${tag}-`, vethPrefix: `uc${tag}`, subnet, hostIp: hostAddress(c, 1) };
+  // Local nodes share the host's filesystem, so per-cluster paths keep two local clusters apart.
+  const root = `/var/lib/uws-cluster/${spec.name}`;
+  return { bridge: `uwsc-${tag}`, netnsPrefix: `uwsc-${tag}-`, vethPrefix: `uc${tag}`, subnet, hostIp: hostAddress(c, 1), root };
 }
