@@ -17,6 +17,12 @@ export interface ClusterNode {
   flavor: string;
   cpus: number;
   memoryMb: number;
+  /**
+   * Memory Slurm is told the node has (RealMemory). A VM's kernel reports less than its flavor's RAM,
+   * and slurmd drains a node configured with more than it reports, so the cloud keeps a margin; the
+   * local target uses the configured value as is (slurmd runs with config_overrides there).
+   */
+  realMemoryMb: number;
   /** Fixed private address when the cluster creates its network (and always on the local target). */
   privateIp?: string;
   /** Resource names derived from the node name. */
@@ -97,6 +103,11 @@ export interface LocalLayout {
   root: string;
 }
 
+/** The AAI settings with the preset's claim that carries entitlements. */
+export interface ResolvedAai extends AaiSpec {
+  entitlementClaim: string;
+}
+
 export interface Cluster {
   name: string;
   id: string;
@@ -135,8 +146,11 @@ export interface Cluster {
     workDir: string;
     /** Public base URL when a DNS name is configured; else the head's floating IP/IP is used. */
     publicUrl?: string;
+    /** System user the job server and its Slurm jobs run as, with the same uid on every node (NFS). */
+    user: string;
+    uid: number;
   };
-  aai?: AaiSpec;
+  aai?: ResolvedAai;
   dns?: { name: string; email: string };
   secrets: SecretRef[];
   local: LocalLayout;

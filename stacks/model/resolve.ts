@@ -4,6 +4,7 @@ import { formatCidr, hostAddress, parseCidr } from "./net.js";
 import type { Cluster, ClusterNode, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
 import type { ClusterSpec } from "./spec.js";
 import { FIRST_NODE_OFFSET } from "./validate.js";
+import { AAI_PRESETS } from "./presets.js";
 
 export interface ResolveContext {
   /** The cluster id, when it was generated before (kept in the local state dir); else one is generated. */
@@ -36,9 +37,10 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const addressSubnet = spec.target === "local" ? local.subnet : network.mode === "create" ? network.cidr : undefined;
   const ipOf = (index: number) => (addressSubnet ? hostAddress(parseCidr(addressSubnet)!, FIRST_NODE_OFFSET + index) : undefined);
 
-  const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0));
+  const local_ = spec.target === "local";
+  const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0), local_);
   const computes: ClusterNode[] = [];
-  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n)));
+  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n), local_));
 
   const sg = (key: "internal" | "login", what: string) => ({ key, name: `${spec.name}-${key}`, description: `${what}; ${description}` });
   const securityGroups = [sg("internal", "all traffic between cluster nodes"), sg("login", "SSH and HTTPS from allowed networks")];
@@ -84,13 +86,22 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
       dataDir: spec.target === "local" ? `${localRoot}/uws-server` : "/var/lib/uws-server",
       workDir: `${mountPoint}/uws-jobs`,
       publicUrl: spec.dns ? `https://${spec.dns.name}` : undefined,
+      user: JOBSERVER_USER,
+      uid: JOBSERVER_UID,
     },
-    aai: spec.aai, dns: spec.dns, secrets, local,
+    aai: spec.aai && { ...spec.aai, entitlementClaim: spec.aai.preset === "generic" ? "eduperson_entitlement" : AAI_PRESETS[spec.aai.preset].entitlementClaim },
+    dns: spec.dns, secrets, local,
   };
 }
 
-function node(name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number }, privateIp: string | undefined): ClusterNode {
-  const n: ClusterNode = { name, role, index, image: r.image, flavor: r.flavor, cpus: r.cpus, memoryMb: r.memoryMb, portName: `${name}-port` };
+/** The job server's system user; a fixed uid below Debian's dynamic system range keeps NFS ownership equal on every node. */
+const JOBSERVER_USER = "uws";
+const JOBSERVER_UID = 900;
+
+function node(name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number }, privateIp: string | undefined, local: boolean): ClusterNode {
+  // A VM's kernel reports about 3-7 % less than the flavor's RAM; 10 % (at least 256 MiB) keeps slurmd from draining the node.
+  const realMemoryMb = local ? r.memoryMb : Math.max(r.memoryMb - Math.max(256, Math.ceil(r.memoryMb * 0.1)), Math.floor(r.memoryMb / 2));
+  const n: ClusterNode = { name, role, index, image: r.image, flavor: r.flavor, cpus: r.cpus, memoryMb: r.memoryMb, realMemoryMb, portName: `${name}-port` };
   if (privateIp) n.privateIp = privateIp;
   return n;
 }
