@@ -7,4 +7,5 @@ register();
 const file = process.argv[2];
 if (!file) { console.error("usage: run-ts.mjs FILE.ts [ARGS...]"); process.exit(2); }
 process.argv.splice(1, 1);
+process.argv[1] = resolve(file);
 await import(pathToFileURL(resolve(file)).href);

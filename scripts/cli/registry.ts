@@ -1,5 +1,6 @@
 import type { Command } from "./command.js";
+import { synth } from "./commands/synth.js";
 import { validate } from "./commands/validate.js";
 
 /** Every verb of the CLI, in the order --help lists them. */
-export const COMMANDS: Command[] = [validate];
+export const COMMANDS: Command[] = [validate, synth];
