@@ -1,0 +1,50 @@
+/**
+ * The daemons of a local node, started directly (no systemd here) inside the node's namespaces with
+ * Debian's default paths, in the foreground so the PID we record is the daemon's own (nsenter and
+ * setpriv exec, they do not fork). Their output goes to the node's console folder.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { inNode } from "./holder.js";
+import type { NodeLayout } from "./layout.js";
+import { procStartTime, type Proc } from "./sys.js";
+
+export interface DaemonSpec {
+  argv: string[];
+  /** Run as this user (munged refuses to run as root). */
+  user?: string;
+}
+
+/** The services the deploy pipeline may start, by the names it uses for the cloud's systemd units. */
+export function daemonSpec(service: string, jobServerBundle?: string): DaemonSpec {
+  switch (service) {
+    case "ssh": return { argv: ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"] };
+    case "munge": return { argv: ["/usr/sbin/munged", "-F"], user: "munge" };
+    case "slurmctld": return { argv: ["/usr/sbin/slurmctld", "-D"] };
+    case "slurmd": return { argv: ["/usr/sbin/slurmd", "-D"] };
+    case "uws-server":
+      if (!jobServerBundle) throw new Error("the job server bundle is missing: run `npm run build:runtime` first");
+      return { argv: [process.execPath, jobServerBundle, "--config", "/etc/uws-server/config.yaml"], user: "uws" };
+    default: throw new Error(`the local target does not know how to start the service "${service}"`);
+  }
+}
+
+const ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", HOME: "/root" };
+
+/** Starts a daemon in the node; `onSpawn` records it before it can fail. */
+export function startDaemon(n: NodeLayout, holder: Proc, name: string, spec: DaemonSpec, onSpawn: (p: Proc) => void): Proc {
+  const argv = spec.user ? ["setpriv", `--reuid=${spec.user}`, `--regid=${spec.user}`, "--init-groups", "--", ...spec.argv] : spec.argv;
+  const full = inNode(holder, argv);
+  const log = openSync(join(n.consoleDir, `${name}.log`), "a", 0o600);
+  const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ["ignore", log, log], env: { ...ENV, HOME: spec.user ? "/" : "/root" }, cwd: "/" });
+  closeSync(log);
+  child.on("error", () => {}); // reported through the readiness checks and the console log
+  child.unref();
+  const pid = child.pid;
+  const startTime = pid === undefined ? undefined : procStartTime(pid);
+  if (pid === undefined || startTime === undefined) throw new Error(`${name} on ${n.node.name} did not start; see ${join(n.consoleDir, `${name}.log`)}`);
+  const proc = { pid, startTime };
+  onSpawn(proc);
+  return proc;
+}

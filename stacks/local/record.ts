@@ -1,0 +1,61 @@
+/**
+ * The local target's state file (`local.json` in the cluster's state dir). Every host object is
+ * recorded *before* it is created and the file is rewritten synchronously, so `down` can remove
+ * everything even when `up` died half-way. Removal tolerates things that never came to exist.
+ */
+import type { Proc } from "./sys.js";
+
+export interface NodeRecord {
+  netns: string;
+  veth: string;
+  ip: string;
+  holder?: Proc;
+  /** Daemons started in the node, by service name. */
+  daemons: Record<string, Proc>;
+}
+
+export interface LocalRecordData {
+  version: 1;
+  cluster: string;
+  bridge?: string;
+  /** True when this cluster's first `ip netns add` created /run/netns (pitfall 13). */
+  createdRunNetns?: boolean;
+  /** Host directories this cluster created (removed at down, deepest first). */
+  dirs: string[];
+  nodes: Record<string, NodeRecord>;
+  startedAt: string;
+}
+
+/** Where the record lives: anything with readJson/writeJson (ClusterState). */
+export interface RecordStore {
+  readJson<T>(file: string): T | undefined;
+  writeJson(file: string, value: unknown): void;
+}
+
+export const RECORD_FILE = "local.json";
+
+export class LocalRecord {
+  private constructor(private readonly store: RecordStore, readonly data: LocalRecordData) {}
+
+  static open(store: RecordStore, cluster: string): LocalRecord {
+    const data = store.readJson<LocalRecordData>(RECORD_FILE) ?? { version: 1, cluster, dirs: [], nodes: {}, startedAt: new Date().toISOString() };
+    return new LocalRecord(store, data);
+  }
+
+  static read(store: RecordStore): LocalRecord | undefined {
+    const data = store.readJson<LocalRecordData>(RECORD_FILE);
+    return data ? new LocalRecord(store, data) : undefined;
+  }
+
+  /** Applies a change and persists it at once. */
+  update(change: (d: LocalRecordData) => void): void {
+    change(this.data);
+    this.store.writeJson(RECORD_FILE, this.data);
+  }
+
+  node(name: string): NodeRecord {
+    const n = this.data.nodes[name];
+    if (!n) throw new Error(`node ${name} is not in the local record`);
+    return n;
+  }
+}
