@@ -1,0 +1,311 @@
+// Server configuration: defaults ← YAML config file (--config) ← command-line flags.
+// Secrets are only ever referenced by *File keys, never inline.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+
+export interface ClaimRulesConfig {
+  entitlements: string[];
+  subs: string[];
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  data: string;
+  /** Defaults to <data>/jobs. */
+  workDir: string | null;
+  /** Defaults to the shipped definitions. */
+  definitions: string | null;
+  executor: "local" | "slurm";
+  local: { concurrency: number };
+  slurm: { partition: string | null; slurmConf: string | null; pollMs: number };
+  auth: "none" | "tokens" | "oidc";
+  /** TOKEN=OWNER entries from --token (tokens mode). */
+  tokens: string[];
+  tokensFile: string | null;
+  adminTokenFile: string | null;
+  jobSecretFile: string | null;
+  oidc: {
+    issuer: string | null;
+    audience: string | null;
+    clientId: string | null;
+    clientSecretFile: string | null;
+    scopes: string[];
+    entitlementClaim: string;
+    allow: ClaimRulesConfig;
+    admins: ClaimRulesConfig;
+  };
+  uploadLimitMb: number;
+  publicUrl: string | null;
+  maxWait: number;
+  /** Default lifetime of a job (destruction time after creation), seconds. */
+  jobLifetime: number;
+  /** Longest lifetime a client may ask for, seconds. */
+  maxJobLifetime: number;
+  logLevel: string;
+}
+
+export const DEFAULTS: ServerConfig = {
+  host: "127.0.0.1",
+  port: 8080,
+  data: "./data",
+  workDir: null,
+  definitions: null,
+  executor: "local",
+  local: { concurrency: 2 },
+  slurm: { partition: "batch", slurmConf: null, pollMs: 1000 },
+  auth: "none",
+  tokens: [],
+  tokensFile: null,
+  adminTokenFile: null,
+  jobSecretFile: null,
+  oidc: {
+    issuer: null,
+    audience: null,
+    clientId: null,
+    clientSecretFile: null,
+    scopes: ["openid"],
+    entitlementClaim: "eduperson_entitlement",
+    allow: { entitlements: [], subs: [] },
+    admins: { entitlements: [], subs: [] },
+  },
+  uploadLimitMb: 100,
+  publicUrl: null,
+  maxWait: 600,
+  jobLifetime: 7 * 86400,
+  maxJobLifetime: 30 * 86400,
+  logLevel: "info",
+};
+
+export class ConfigError extends Error {}
+
+/** The definitions shipped next to this module (runtime/definitions, or dist/runtime/definitions). */
+export function shippedDefinitions(): string {
+  return fileURLToPath(new URL("./definitions/", import.meta.url));
+}
+
+type Shape = { [k: string]: "string" | "number" | "strings" | Shape | "string?" };
+const SHAPE: Shape = {
+  host: "string",
+  port: "number",
+  data: "string",
+  workDir: "string?",
+  definitions: "string?",
+  executor: "string",
+  local: { concurrency: "number" },
+  slurm: { partition: "string?", slurmConf: "string?", pollMs: "number" },
+  auth: "string",
+  tokens: "strings",
+  tokensFile: "string?",
+  adminTokenFile: "string?",
+  jobSecretFile: "string?",
+  oidc: {
+    issuer: "string?",
+    audience: "string?",
+    clientId: "string?",
+    clientSecretFile: "string?",
+    scopes: "strings",
+    entitlementClaim: "string",
+    allow: { entitlements: "strings", subs: "strings" },
+    admins: { entitlements: "strings", subs: "strings" },
+  },
+  uploadLimitMb: "number",
+  publicUrl: "string?",
+  maxWait: "number",
+  jobLifetime: "number",
+  maxJobLifetime: "number",
+  logLevel: "string",
+};
+
+/** Deep-merges `over` into `base`, checking every key and type against SHAPE. */
+function merge(base: any, over: any, shape: Shape, where: string): any {
+  if (over === undefined || over === null) return base;
+  if (typeof over !== "object" || Array.isArray(over)) throw new ConfigError(`${where || "config"}: must be a mapping`);
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const key = where ? `${where}.${k}` : k;
+    const t = shape[k];
+    if (t === undefined) throw new ConfigError(`${key}: unknown key; known keys: ${Object.keys(shape).join(", ")}`);
+    if (typeof t === "object") out[k] = merge(base[k], v, t, key);
+    else if (t === "number") {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ConfigError(`${key}: must be a non-negative number, got ${JSON.stringify(v)}`);
+      out[k] = v;
+    } else if (t === "strings") {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new ConfigError(`${key}: must be a list of strings`);
+      out[k] = v;
+    } else if (t === "string?") {
+      if (v !== null && typeof v !== "string") throw new ConfigError(`${key}: must be a string or null`);
+      out[k] = v;
+    } else {
+      if (typeof v !== "string") throw new ConfigError(`${key}: must be a string`);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function validateConfig(c: ServerConfig): ServerConfig {
+  if (!["local", "slurm"].includes(c.executor)) throw new ConfigError(`executor: must be local or slurm, got '${c.executor}'`);
+  if (!["none", "tokens", "oidc"].includes(c.auth)) throw new ConfigError(`auth: must be none, tokens or oidc, got '${c.auth}'`);
+  if (!Number.isInteger(c.port) || c.port > 65535) throw new ConfigError(`port: must be an integer 0–65535, got ${c.port}`);
+  if (c.local.concurrency < 1) throw new ConfigError("local.concurrency: must be ≥ 1");
+  if (c.auth === "tokens" && c.tokens.length === 0 && !c.tokensFile && !c.adminTokenFile)
+    throw new ConfigError("auth tokens: give --token TOKEN=OWNER (repeatable), tokensFile or adminTokenFile");
+  if (c.auth === "oidc") {
+    if (!c.oidc.issuer) throw new ConfigError("oidc.issuer: required with auth oidc (--oidc-issuer URL)");
+    if (!c.oidc.audience && !c.oidc.clientId) throw new ConfigError("oidc.audience: required with auth oidc (--oidc-audience ID)");
+  }
+  if (c.publicUrl) {
+    try {
+      new URL(c.publicUrl);
+    } catch {
+      throw new ConfigError(`publicUrl: '${c.publicUrl}' is not an absolute URL`);
+    }
+    c.publicUrl = c.publicUrl.replace(/\/+$/, "");
+  }
+  return c;
+}
+
+export function loadConfigFile(file: string, base: ServerConfig = DEFAULTS): ServerConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`config ${file}: ${(e as Error).message}`);
+  }
+  const c = merge(base, doc ?? {}, SHAPE, "") as ServerConfig;
+  // Relative paths in the file are relative to the file.
+  const rel = (p: string | null) => (p && !isAbsolute(p) ? join(dirname(resolve(file)), p) : p);
+  const d = doc as any;
+  if (d?.data) c.data = rel(c.data)!;
+  if (d?.workDir) c.workDir = rel(c.workDir);
+  if (d?.definitions) c.definitions = rel(c.definitions);
+  return c;
+}
+
+export const FLAG_HELP = `Flags (all optional; they override the config file):
+  --config FILE                 YAML config (keys: host, port, data, workDir, definitions, executor, local,
+                                slurm, auth, tokensFile, adminTokenFile, jobSecretFile, oidc, uploadLimitMb,
+                                publicUrl, maxWait, jobLifetime, maxJobLifetime, logLevel)
+  --host ADDR                   listen address (127.0.0.1)
+  --port N                      listen port (8080; 0 = any free port)
+  --data DIR                    SQLite file + server state (./data)
+  --work-dir DIR                job work dirs (<data>/jobs; shared filesystem with Slurm)
+  --definitions DIR             job definition YAML files (the shipped ones)
+  --executor local|slurm        (local)
+  --concurrency N               local executor: jobs at once (2)
+  --partition NAME              slurm executor partition (batch)
+  --slurm-conf FILE             exported as SLURM_CONF to the Slurm commands
+  --auth none|tokens|oidc       (none: development only)
+  --token TOKEN=OWNER           tokens mode, repeatable
+  --tokens-file FILE            tokens mode: lines TOKEN=OWNER
+  --admin-token-file FILE       file holding the admin's token
+  --job-secret-file FILE        key for per-job callback secrets (generated in <data> when absent)
+  --oidc-issuer URL             OIDC issuer (JWKS found by discovery)
+  --oidc-audience ID            expected audience (defaults to --oidc-client-id)
+  --oidc-client-id ID
+  --oidc-entitlement-claim NAME (eduperson_entitlement)
+  --oidc-allow-entitlement V    repeatable; none given = every valid token
+  --oidc-allow-sub SUB          repeatable
+  --oidc-admin-entitlement V    repeatable
+  --oidc-admin-sub SUB          repeatable
+  --upload-limit-mb N           (100)
+  --public-url URL              base URL for links and 303 Location
+  --max-wait SECONDS            longest WAIT, and what WAIT=-1 means (600)
+  --log-level LEVEL             (info)`;
+
+const FLAGS = {
+  config: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  data: { type: "string" },
+  "work-dir": { type: "string" },
+  definitions: { type: "string" },
+  executor: { type: "string" },
+  concurrency: { type: "string" },
+  partition: { type: "string" },
+  "slurm-conf": { type: "string" },
+  auth: { type: "string" },
+  token: { type: "string", multiple: true },
+  "tokens-file": { type: "string" },
+  "admin-token-file": { type: "string" },
+  "job-secret-file": { type: "string" },
+  "oidc-issuer": { type: "string" },
+  "oidc-audience": { type: "string" },
+  "oidc-client-id": { type: "string" },
+  "oidc-entitlement-claim": { type: "string" },
+  "oidc-allow-entitlement": { type: "string", multiple: true },
+  "oidc-allow-sub": { type: "string", multiple: true },
+  "oidc-admin-entitlement": { type: "string", multiple: true },
+  "oidc-admin-sub": { type: "string", multiple: true },
+  "upload-limit-mb": { type: "string" },
+  "public-url": { type: "string" },
+  "max-wait": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean" },
+} as const;
+
+function numFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || v.trim() === "") throw new ConfigError(`--${name}: expected a non-negative number, got '${v}'`);
+  return n;
+}
+
+/** Parses argv (without node and script) into a complete configuration. */
+export function configFromArgs(argv: string[]): { config: ServerConfig; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n\n${FLAG_HELP}`);
+  }
+  const v = parsed.values;
+  let c: ServerConfig = structuredClone(DEFAULTS);
+  if (v.config) c = loadConfigFile(v.config, c);
+  const set = <K extends keyof ServerConfig>(k: K, x: ServerConfig[K] | undefined) => {
+    if (x !== undefined) c[k] = x;
+  };
+  set("host", v.host);
+  set("port", numFlag("port", v.port));
+  set("data", v.data);
+  set("workDir", v["work-dir"]);
+  set("definitions", v.definitions);
+  set("executor", v.executor as ServerConfig["executor"] | undefined);
+  if (v.concurrency !== undefined) c.local.concurrency = numFlag("concurrency", v.concurrency)!;
+  if (v.partition !== undefined) c.slurm.partition = v.partition;
+  if (v["slurm-conf"] !== undefined) c.slurm.slurmConf = v["slurm-conf"];
+  set("auth", v.auth as ServerConfig["auth"] | undefined);
+  if (v.token) c.tokens = [...c.tokens, ...v.token];
+  set("tokensFile", v["tokens-file"]);
+  set("adminTokenFile", v["admin-token-file"]);
+  set("jobSecretFile", v["job-secret-file"]);
+  if (v["oidc-issuer"] !== undefined) c.oidc.issuer = v["oidc-issuer"];
+  if (v["oidc-audience"] !== undefined) c.oidc.audience = v["oidc-audience"];
+  if (v["oidc-client-id"] !== undefined) c.oidc.clientId = v["oidc-client-id"];
+  if (v["oidc-entitlement-claim"] !== undefined) c.oidc.entitlementClaim = v["oidc-entitlement-claim"];
+  if (v["oidc-allow-entitlement"]) c.oidc.allow.entitlements = v["oidc-allow-entitlement"];
+  if (v["oidc-allow-sub"]) c.oidc.allow.subs = v["oidc-allow-sub"];
+  if (v["oidc-admin-entitlement"]) c.oidc.admins.entitlements = v["oidc-admin-entitlement"];
+  if (v["oidc-admin-sub"]) c.oidc.admins.subs = v["oidc-admin-sub"];
+  set("uploadLimitMb", numFlag("upload-limit-mb", v["upload-limit-mb"]));
+  set("publicUrl", v["public-url"]);
+  set("maxWait", numFlag("max-wait", v["max-wait"]));
+  set("logLevel", v["log-level"]);
+  return { config: validateConfig(c), help: v.help === true };
+}
+
+/** Fills a partial configuration (tests, embedding) with the defaults. */
+export function withDefaults(partial: Partial<ServerConfig>): ServerConfig {
+  const c = structuredClone(DEFAULTS);
+  const p = partial as any;
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    if (v && typeof v === "object" && !Array.isArray(v) && typeof (c as any)[k] === "object" && (c as any)[k] !== null) (c as any)[k] = { ...(c as any)[k], ...v };
+    else (c as any)[k] = v;
+  }
+  return validateConfig(c);
+}

@@ -1,0 +1,157 @@
+// The job server factory: one Fastify app with a plugin per concern (health, auth, UWS routes,
+// job callbacks). Tests start it in-process on an ephemeral port; main.ts and `uws-cluster serve`
+// start the same factory.
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
+import multipart from "@fastify/multipart";
+import { shippedDefinitions, withDefaults, type ServerConfig } from "./config.js";
+import { loadDefinitions } from "./jobdefs/definition.js";
+import { ParamError } from "./jobdefs/params.js";
+import { JobsDb } from "./store/jobs-db.js";
+import { JobService, UwsError } from "./jobs/service.js";
+import { LocalExecutor } from "./executors/local.js";
+import { SlurmExecutor } from "./executors/slurm.js";
+import type { Executor } from "./executors/executor.js";
+import { AuthError, bearer, type Authenticator } from "./auth/principal.js";
+import { parseTokenEntries, readTokensFile, tokensAuth } from "./auth/tokens.js";
+import { oidcAuth } from "./auth/oidc.js";
+import { checkJobSecret, jobSecret, loadOrCreateKey } from "./auth/callback.js";
+import { uwsRoutes } from "./uws/routes.js";
+import { RUNTIME_VERSION } from "./version.js";
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  /** Fastify logger (false in tests). */
+  logger?: boolean;
+  /** Extra environment for Slurm commands (tests pass the loopback cluster's SLURM_CONF). */
+  slurmEnv?: Record<string, string>;
+  /** Destruction sweep period, ms. */
+  sweepMs?: number;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    uws: { service: JobService; config: ServerConfig; reconciled: number };
+  }
+}
+
+function readSecretFile(file: string, key: string): string {
+  try {
+    const v = readFileSync(file, "utf8").trim();
+    if (!v) throw new Error("file is empty");
+    return v;
+  } catch (e) {
+    throw new Error(`${key} ${file}: ${(e as Error).message}`);
+  }
+}
+
+function buildAuth(c: ServerConfig, log: (m: string) => void): Authenticator {
+  if (c.auth === "none") {
+    log("AUTH IS DISABLED (--auth none): every caller is anonymous and sees every job. Development only; use --auth tokens or --auth oidc.");
+    return async () => ({ owner: null, admin: true });
+  }
+  if (c.auth === "tokens") {
+    const tokens = parseTokenEntries(c.tokens, "--token");
+    if (c.tokensFile) for (const [d, o] of readTokensFile(c.tokensFile)) tokens.set(d, o);
+    const admin = c.adminTokenFile ? readSecretFile(c.adminTokenFile, "adminTokenFile") : undefined;
+    return tokensAuth(tokens, admin);
+  }
+  const o = c.oidc;
+  const audience = o.audience ?? o.clientId!;
+  const verify = oidcAuth({ issuer: o.issuer!, audience, entitlementClaim: o.entitlementClaim, allow: o.allow, admins: o.admins });
+  if (!c.adminTokenFile) return verify;
+  // An admin token file works in oidc mode too (automation on the head node).
+  const admin = tokensAuth(new Map(), readSecretFile(c.adminTokenFile, "adminTokenFile"));
+  return async (h) => admin(h).catch(() => verify(h));
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const { logger, slurmEnv, sweepMs, ...partial } = options;
+  const config = withDefaults(partial);
+  const data = resolve(config.data);
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  const workDir = resolve(config.workDir ?? join(data, "jobs"));
+  const definitions = loadDefinitions(resolve(config.definitions ?? shippedDefinitions()));
+
+  const app = Fastify({
+    logger: logger === false ? false : { level: config.logLevel },
+    // Never trust X-Forwarded-For or similar: identity comes from credentials only.
+    trustProxy: false,
+    // Per-request info logs cost more than a job creation; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1 << 20,
+    // WAIT requests may last maxWait seconds.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: true,
+  });
+  const log = (m: string, extra?: Record<string, unknown>) => app.log.warn(extra ?? {}, m);
+
+  const key = loadOrCreateKey(config.jobSecretFile ?? join(data, "job-secret.key"));
+  const db = new JobsDb(join(data, "uws.sqlite"));
+  const service = new JobService(db, definitions, {
+    workDir,
+    defaultLifetimeSec: config.jobLifetime,
+    maxLifetimeSec: config.maxJobLifetime,
+    sweepMs,
+    log,
+    callbackSecret: (id) => jobSecret(key, id),
+    callbackUrl: (id) => (config.publicUrl ? `${config.publicUrl}/callback/jobs/${id}` : undefined),
+  });
+  const executor: Executor =
+    config.executor === "slurm"
+      ? new SlurmExecutor(service.onExecUpdate, { partition: config.slurm.partition ?? undefined, slurmConf: config.slurm.slurmConf, pollMs: config.slurm.pollMs, env: slurmEnv })
+      : new LocalExecutor(service.onExecUpdate, config.local.concurrency);
+  service.setExecutor(executor);
+  const authenticate = buildAuth(config, (m) => app.log.warn(m));
+  if (config.auth === "none" && logger === false) process.stderr.write("uws-server: WARNING: auth none — development only\n");
+
+  app.decorate("uws", { service, config, reconciled: 0 });
+  app.decorateRequest("principal", null as never);
+
+  // Form bodies become (name, value) pairs: repeated names (PHASE) and case are kept.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
+    done(null, [...new URLSearchParams(body as string)]);
+  });
+  await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: 256, fieldSize: 1 << 16 } });
+
+  app.setErrorHandler((err: any, req, reply) => {
+    if (err instanceof UwsError) return reply.code(err.status).type("text/plain; charset=utf-8").send(err.message + "\n");
+    if (err instanceof ParamError) return reply.code(400).type("text/plain; charset=utf-8").send(err.message + "\n");
+    if (err instanceof AuthError) {
+      if (err.status === 401) reply.header("www-authenticate", 'Bearer realm="uws"');
+      return reply.code(err.status).type("text/plain; charset=utf-8").send(err.message + "\n");
+    }
+    const status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, "request failed");
+    return reply.code(status).type("text/plain; charset=utf-8").send((status === 500 ? "internal error" : err.message) + "\n");
+  });
+
+  app.get("/health", async () => ({ ok: true, executor: executor.name, version: RUNTIME_VERSION }));
+
+  // Jobs report "something changed" with their per-job secret; the server then asks the executor.
+  app.post("/callback/jobs/:id", async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!checkJobSecret(key, id, bearer(req.headers.authorization))) throw new AuthError(403, "bad job secret");
+    if (!db.get(id)) throw new UwsError(404, `no job '${id}'`);
+    executor.poke?.(id);
+    return reply.code(204).send();
+  });
+
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", async (req) => {
+      req.principal = await authenticate(req.headers.authorization);
+    });
+    await uwsRoutes(scope, { service, publicUrl: config.publicUrl, maxWait: config.maxWait });
+  });
+
+  app.addHook("onClose", async () => {
+    await service.close();
+    db.close();
+  });
+
+  app.uws.reconciled = await service.reconcile();
+  service.startSweeper();
+  return app;
+}

@@ -1,0 +1,226 @@
+// The job table in SQLite (WAL). Statements are prepared once; list queries are prepared once per
+// filter shape and cached. Times are epoch milliseconds.
+import Database from "better-sqlite3";
+import type { ParamValue } from "../jobdefs/params.js";
+
+export type Phase = "PENDING" | "QUEUED" | "EXECUTING" | "COMPLETED" | "ERROR" | "ABORTED" | "UNKNOWN" | "HELD" | "SUSPENDED" | "ARCHIVED";
+export const PHASES: Phase[] = ["PENDING", "QUEUED", "EXECUTING", "COMPLETED", "ERROR", "ABORTED", "UNKNOWN", "HELD", "SUSPENDED", "ARCHIVED"];
+/** Phases in which an executor holds the job. */
+export const ACTIVE_PHASES: Phase[] = ["QUEUED", "EXECUTING", "HELD", "SUSPENDED"];
+export const FINAL_PHASES: Phase[] = ["COMPLETED", "ERROR", "ABORTED", "ARCHIVED"];
+
+export interface ResultRef {
+  id: string;
+  /** Path relative to the job's work dir. */
+  file: string;
+  mimeType: string;
+  size: number;
+}
+
+export interface Job {
+  id: string;
+  definition: string;
+  owner: string | null;
+  runId: string | null;
+  phase: Phase;
+  created: number;
+  started: number | null;
+  ended: number | null;
+  /** Seconds, 0 = unlimited. */
+  duration: number;
+  destruction: number | null;
+  quote: number | null;
+  params: ParamValue[];
+  results: ResultRef[];
+  error: string | null;
+  errorType: "transient" | "fatal" | null;
+  /** Executor handle (Slurm job id, local pid record). */
+  execRef: string | null;
+}
+
+export interface ListFilter {
+  definition: string;
+  /** undefined = every owner (admin). */
+  owner?: string | null;
+  phases?: Phase[];
+  after?: number;
+  last?: number;
+}
+
+export interface JobRefRow {
+  id: string;
+  phase: Phase;
+  runId: string | null;
+  owner: string | null;
+  created: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  definition TEXT NOT NULL,
+  owner TEXT,
+  run_id TEXT,
+  phase TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  started INTEGER,
+  ended INTEGER,
+  duration INTEGER NOT NULL,
+  destruction INTEGER,
+  quote INTEGER,
+  params TEXT NOT NULL,
+  results TEXT NOT NULL DEFAULT '[]',
+  error TEXT,
+  error_type TEXT,
+  exec_ref TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_d_o_p_c ON jobs(definition, owner, phase, created);
+CREATE INDEX IF NOT EXISTS jobs_d_o_c ON jobs(definition, owner, created);
+CREATE INDEX IF NOT EXISTS jobs_d_p_c ON jobs(definition, phase, created);
+CREATE INDEX IF NOT EXISTS jobs_d_c ON jobs(definition, created);
+CREATE INDEX IF NOT EXISTS jobs_destruction ON jobs(destruction) WHERE destruction IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_active ON jobs(phase) WHERE phase IN ('QUEUED','EXECUTING','HELD','SUSPENDED');
+`;
+
+function rowToJob(r: any): Job {
+  return {
+    id: r.id,
+    definition: r.definition,
+    owner: r.owner,
+    runId: r.run_id,
+    phase: r.phase,
+    created: r.created,
+    started: r.started,
+    ended: r.ended,
+    duration: r.duration,
+    destruction: r.destruction,
+    quote: r.quote,
+    params: JSON.parse(r.params),
+    results: JSON.parse(r.results),
+    error: r.error,
+    errorType: r.error_type,
+    execRef: r.exec_ref,
+  };
+}
+
+export class JobsDb {
+  readonly db: Database.Database;
+  private readonly st: Record<string, Database.Statement>;
+  private readonly listCache = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a power
+    // loss can drop the last transactions.
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    this.st = {
+      insert: this.db.prepare(
+        `INSERT INTO jobs (id, definition, owner, run_id, phase, created, duration, destruction, params) VALUES (?,?,?,?,?,?,?,?,?)`,
+      ),
+      get: this.db.prepare(`SELECT * FROM jobs WHERE id = ?`),
+      phase: this.db.prepare(`UPDATE jobs SET phase = ?, started = COALESCE(?, started), ended = COALESCE(?, ended) WHERE id = ?`),
+      finish: this.db.prepare(`UPDATE jobs SET phase = ?, ended = ?, results = ?, error = ?, error_type = ? WHERE id = ?`),
+      params: this.db.prepare(`UPDATE jobs SET params = ? WHERE id = ?`),
+      duration: this.db.prepare(`UPDATE jobs SET duration = ? WHERE id = ?`),
+      destruction: this.db.prepare(`UPDATE jobs SET destruction = ? WHERE id = ?`),
+      execRef: this.db.prepare(`UPDATE jobs SET exec_ref = ? WHERE id = ?`),
+      delete: this.db.prepare(`DELETE FROM jobs WHERE id = ?`),
+      active: this.db.prepare(`SELECT * FROM jobs WHERE phase IN ('QUEUED','EXECUTING','HELD','SUSPENDED')`),
+      expired: this.db.prepare(`SELECT id FROM jobs WHERE destruction IS NOT NULL AND destruction <= ? ORDER BY destruction LIMIT 200`),
+      count: this.db.prepare(`SELECT COUNT(*) AS n FROM jobs`),
+    };
+  }
+
+  insert(j: Pick<Job, "id" | "definition" | "owner" | "runId" | "phase" | "created" | "duration" | "destruction" | "params">): void {
+    this.st.insert!.run(j.id, j.definition, j.owner, j.runId, j.phase, j.created, j.duration, j.destruction, JSON.stringify(j.params));
+  }
+
+  /** Inserts many rows in one transaction (bulk loads, benchmarks). */
+  insertMany(rows: Array<Parameters<JobsDb["insert"]>[0]>): void {
+    this.db.transaction(() => {
+      for (const r of rows) this.insert(r);
+    })();
+  }
+
+  get(id: string): Job | undefined {
+    const r = this.st.get!.get(id);
+    return r ? rowToJob(r) : undefined;
+  }
+
+  setPhase(id: string, phase: Phase, started: number | null = null, ended: number | null = null): void {
+    this.st.phase!.run(phase, started, ended, id);
+  }
+
+  finish(id: string, phase: Phase, ended: number, results: ResultRef[], error: string | null, errorType: "transient" | "fatal" | null): void {
+    this.st.finish!.run(phase, ended, JSON.stringify(results), error, errorType, id);
+  }
+
+  setParams(id: string, params: ParamValue[]): void {
+    this.st.params!.run(JSON.stringify(params), id);
+  }
+  setDuration(id: string, seconds: number): void {
+    this.st.duration!.run(seconds, id);
+  }
+  setDestruction(id: string, at: number | null): void {
+    this.st.destruction!.run(at, id);
+  }
+  setExecRef(id: string, ref: string | null): void {
+    this.st.execRef!.run(ref, id);
+  }
+  delete(id: string): void {
+    this.st.delete!.run(id);
+  }
+  active(): Job[] {
+    return this.st.active!.all().map(rowToJob);
+  }
+  expired(now: number): string[] {
+    return this.st.expired!.all(now).map((r: any) => r.id);
+  }
+  count(): number {
+    return (this.st.count!.get() as any).n;
+  }
+
+  /** Job references for a list request; newest first when LAST is given, else oldest first. */
+  list(f: ListFilter): JobRefRow[] {
+    const where = ["definition = ?"];
+    const args: unknown[] = [f.definition];
+    let shape = "d";
+    if (f.owner !== undefined) {
+      where.push(f.owner === null ? "owner IS NULL" : "owner = ?");
+      if (f.owner !== null) args.push(f.owner);
+      shape += f.owner === null ? "N" : "o";
+    }
+    if (f.phases && f.phases.length) {
+      where.push(`phase IN (${f.phases.map(() => "?").join(",")})`);
+      args.push(...f.phases);
+      shape += `p${f.phases.length}`;
+    } else {
+      where.push("phase != 'ARCHIVED'");
+    }
+    if (f.after !== undefined) {
+      where.push("created > ?");
+      args.push(f.after);
+      shape += "a";
+    }
+    let sql = `SELECT id, phase, run_id AS runId, owner, created FROM jobs WHERE ${where.join(" AND ")}`;
+    if (f.last !== undefined) {
+      sql += " ORDER BY created DESC, seq DESC LIMIT ?";
+      args.push(f.last);
+      shape += "l";
+    } else sql += " ORDER BY created, seq";
+    let st = this.listCache.get(shape);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.listCache.set(shape, st);
+    }
+    return st.all(...args) as JobRefRow[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
