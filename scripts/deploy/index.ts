@@ -1,0 +1,137 @@
+/**
+ * The "after machines exist" pipeline, shared by every target: given nodes with an SSH door, it
+ * pushes the rendered files and the secrets over SSH, starts the services in dependency order and
+ * runs the readiness gate. Targets differ only in how services start (systemd units on VMs, daemons
+ * recorded by PID on the local target) and in which rendered files apply to them.
+ *
+ *   Connecting to nodes → Preparing nodes → Writing configuration → Starting munge →
+ *   Starting Slurm → Starting the job server → readiness gate (scripts/readiness)
+ */
+import type { Cluster, ClusterNode } from "../../stacks/model/index.js";
+import { readinessGate, type ReadinessLimits, type ReadinessReport } from "../readiness/index.js";
+import { secretsFor, type SecretValues } from "../secrets/index.js";
+import { shq, type PushFile, type SshHost, type SshPool } from "../ssh/index.js";
+import { NodeError, type Progress } from "./progress.js";
+
+export { Progress, StepError, NodeError, fmtMs, type ProgressMode, type ProgressEvent } from "./progress.js";
+
+export type TargetKind = "openstack" | "local";
+
+/** A rendered file (the renderer's NodeFile): `secret` names a SecretRef whose value is the content. */
+export interface RenderedFile {
+  path: string;
+  mode: string;
+  owner: string;
+  content: string | Buffer;
+  secret?: string;
+  targets: TargetKind[];
+}
+
+export interface RenderedBundle {
+  node: ClusterNode;
+  files: RenderedFile[];
+}
+
+/** How a target starts services on a node (systemctl on VMs, PID-recorded daemons locally). */
+export interface ServiceControl {
+  start(node: ClusterNode, services: string[]): Promise<void>;
+}
+
+export interface DeployNode {
+  node: ClusterNode;
+  ssh: SshHost;
+}
+
+export interface DeployInput {
+  cluster: Cluster;
+  target: TargetKind;
+  nodes: DeployNode[];
+  pool: SshPool;
+  bundles: RenderedBundle[];
+  secrets: SecretValues;
+  services: ServiceControl;
+  progress: Progress;
+  /** The job server as reached from here, and the token of the canary job. */
+  jobServerUrl: string;
+  adminToken: string;
+  limits?: Partial<ReadinessLimits>;
+}
+
+export interface DeployResult {
+  readiness: ReadinessReport;
+  timings: { step: string; ms: number }[];
+}
+
+/** The files a node receives on this target: rendered files for the target, then secrets not already among them. */
+export function filesFor(input: Pick<DeployInput, "cluster" | "target" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
+  const bundle = input.bundles.find((b) => b.node.name === node.name);
+  if (!bundle) throw new NodeError(node.name, "the renderer produced no files for this node");
+  const secret = (key: string): Buffer => {
+    const v = input.secrets.get(key);
+    if (!v) throw new NodeError(node.name, `secret ${key} has no value`);
+    return v;
+  };
+  const files: PushFile[] = bundle.files.filter((f) => f.targets.includes(input.target))
+    .map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, content: f.secret ? secret(f.secret) : f.content }));
+  const paths = new Set(files.map((f) => f.path));
+  for (const s of secretsFor(input.cluster, node)) {
+    if (!paths.has(s.path)) files.push({ path: s.path, mode: s.mode, owner: s.owner, content: secret(s.key) });
+  }
+  return files;
+}
+
+export async function deploy(input: DeployInput): Promise<DeployResult> {
+  const { cluster, pool, progress: p } = input;
+  const byRole = (role: "head" | "compute") => input.nodes.filter((n) => n.node.role === role);
+  const head = byRole("head")[0];
+  if (!head) throw new Error(`cluster ${cluster.name} has no head node to deploy to`);
+  const each = <T>(nodes: DeployNode[], fn: (n: DeployNode) => Promise<T>) => pool.forEach(nodes.map((n) => ({ ...n.ssh, n })), (h) => named(h.n, () => fn(h.n)));
+
+  await p.step(`Connecting to ${input.nodes.length} nodes over SSH`, () => each(input.nodes, async (n) => { await pool.connect(n.ssh); }));
+  await p.step("Preparing nodes (job server user, shared folders)", () => each(input.nodes, (n) => pool.run(n.ssh, prepareScript(cluster, n.node))));
+  await p.step("Writing configuration and secrets", () => each(input.nodes, (n) => pool.push(n.ssh, filesFor(input, n.node))));
+  await p.step("Starting munge", () => each(input.nodes, async (n) => {
+    await input.services.start(n.node, ["munge"]);
+    // slurmctld and slurmd authenticate through munged from their first second.
+    await pool.run(n.ssh, "for i in $(seq 250); do test -S /run/munge/munge.socket.2 && exit 0; sleep 0.02; done; echo 'munged did not create /run/munge/munge.socket.2 within 5 s' >&2; exit 1");
+  }));
+  await p.step("Starting Slurm (slurmctld on the head, slurmd on compute nodes)", async () => {
+    await named(head, () => input.services.start(head.node, ["slurmctld"]));
+    await Promise.all(byRole("compute").map((n) => named(n, () => input.services.start(n.node, ["slurmd"]))));
+  });
+  await p.step("Starting the job server", () => named(head, () => input.services.start(head.node, ["uws-server"])));
+  const readiness = await readinessGate({
+    pool, head: head.ssh, slurmNodes: cluster.computes.map((n) => n.name), url: input.jobServerUrl, token: input.adminToken,
+    progress: p, ...(input.limits ? { limits: input.limits } : {}),
+  });
+  return { readiness, timings: [...p.timings] };
+}
+
+/**
+ * Idempotent per-node preparation a VM image does not have: the job server's system user with the
+ * model's fixed uid (Slurm runs its jobs as that user on every node) and, on the head, its folders.
+ */
+export function prepareScript(cluster: Cluster, node: ClusterNode): string {
+  const js = cluster.jobserver;
+  const u = shq(js.user);
+  const lines = [
+    "set -e",
+    `getent group ${u} >/dev/null || groupadd --system --gid ${js.uid} ${u}`,
+    `getent passwd ${u} >/dev/null || useradd --system --uid ${js.uid} --gid ${js.uid} --no-create-home --home-dir ${shq(js.dataDir)} --shell /usr/sbin/nologin ${u}`,
+  ];
+  if (node.role === "head") {
+    lines.push(`install -d -m 0755 ${shq(cluster.volume.mountPoint)}`);
+    lines.push(`install -d -o ${u} -g ${u} -m 0750 ${shq(js.dataDir)}`);
+    lines.push(`install -d -o ${u} -g ${u} -m 0755 ${shq(js.workDir)}`);
+  }
+  return lines.join("\n");
+}
+
+async function named<T>(n: DeployNode, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof NodeError) throw e;
+    throw new NodeError(n.node.name, (e as Error).message);
+  }
+}
