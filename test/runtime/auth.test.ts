@@ -21,7 +21,7 @@ describe("auth tokens", () => {
   });
 
   it("401 without or with an unknown token; forwarded headers change nothing", async () => {
-    for (const headers of [{}, { "x-forwarded-for": "127.0.0.1" }, { authorization: "Bearer nope" }, { authorization: "Basic YTph" }]) {
+    for (const headers of <Array<Record<string, string>>>[{}, { "x-forwarded-for": "127.0.0.1" }, { authorization: "Bearer nope" }, { authorization: "Basic YTph" }]) {
       const r = await http("GET", `${s.url}/uws/hello`, { headers });
       expect(r.status).toBe(401);
       expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);
