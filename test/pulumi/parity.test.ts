@@ -1,0 +1,119 @@
+/**
+ * Parity: for the same spec, the Pulumi program (run under mocks) and the Terraform stack
+ * (synthTerraform's cdk.tf.json) declare the same resources and data sources, with the same names,
+ * tags, metadata, security rules and arguments. Pulumi types are mapped to Terraform types
+ * (type-map.ts); references on both sides are rewritten to `ref:<type>:<name>` (parity.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { synthTerraform } from "../../stacks/terraform/synth.js";
+import { openstackSpec } from "../helpers/specs.js";
+import { runProgramWithMocks } from "./mock-run.js";
+import { diffParity, fromPulumi, fromTerraform, securityRules, type NormResource } from "./parity.js";
+import { PULUMI_TO_TERRAFORM } from "./type-map.js";
+
+const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
+
+function cluster(overrides: Record<string, unknown>): Cluster {
+  return resolveCluster(validateSpec(openstackSpec(overrides)), { id: "0123456789ab", now: new Date("2026-01-01T00:00:00Z") });
+}
+async function both(c: Cluster, pulumiCluster: Cluster = c) {
+  const opts = { publicKey: PUBLIC_KEY, userData: Object.fromEntries(c.nodes.map((n) => [n.name, `#cloud-config\nhostname: ${n.name}\n`])) };
+  const tfJson = synthTerraform(c, opts) as Record<string, any>;
+  const run = await runProgramWithMocks(pulumiCluster, opts);
+  return { tf: fromTerraform(tfJson), pu: fromPulumi(run), tfJson, run };
+}
+
+const kinds = (l: NormResource[]) => l.map((r) => `${r.kind} ${r.ident}`).sort();
+const names = (l: NormResource[]) => l.filter((r) => r.args.name !== undefined && !r.kind.startsWith("data.")).map((r) => `${r.kind} ${r.args.name}`).sort();
+const tagsOf = (l: NormResource[]) => l.filter((r) => r.args.tags || r.args.metadata).map((r) => ({ r: `${r.kind} ${r.ident}`, tags: r.args.tags, metadata: r.args.metadata }))
+  .sort((a, b) => a.r.localeCompare(b.r));
+
+const specs: Record<string, Record<string, unknown>> = {
+  "0 compute nodes": { compute: { count: 0, flavor: "m1.medium" } },
+  "1 compute node": { compute: { count: 1, flavor: "m1.medium" } },
+  "5 compute nodes, region, AZ, DNS (port 80 rules)": {
+    compute: { count: 5, flavor: "m1.medium" }, openstack: { externalNetwork: "public", region: "RegionTwo", availabilityZone: "az-b" },
+    dns: { name: "c.example.org", email: "ops@example.org" },
+  },
+  "existing network by name and subnet by id, existing volume": {
+    network: { existing: { network: "shared-net", subnet: "0f5a9d3c-1b2e-4c4d-9e8f-0a1b2c3d4e5f" } },
+    volume: { existing: { id: "6b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b" } },
+  },
+  "existing network by id, no volume, existing keypair, no server group, several CIDRs": {
+    network: { existing: { network: "3c2d1e0f-1111-4222-8333-944455566677", subnet: "shared-subnet" } }, volume: "none",
+    access: { sshCidrs: ["198.51.100.0/24", "203.0.113.7/32"], httpsCidrs: ["192.0.2.0/24", "0.0.0.0/0"], keypair: { existing: "my-key", privateKeyFile: "/k" } },
+    serverGroup: "none",
+  },
+  "managed volume with a type, anti-affinity, no TTL": { volume: { managed: { sizeGb: 100, type: "ssd" } }, serverGroup: "anti-affinity", ttl: undefined },
+};
+
+describe("Pulumi program and Terraform stack declare the same cluster", () => {
+  for (const [title, overrides] of Object.entries(specs)) {
+    it(title, async () => {
+      const c = cluster(overrides);
+      const { tf, pu, tfJson, run } = await both(c);
+      expect(tf.length).toBeGreaterThan(8);
+      expect(kinds(pu)).toEqual(kinds(tf));
+      expect(names(pu)).toEqual(names(tf));
+      expect(tagsOf(pu)).toEqual(tagsOf(tf));
+      expect(securityRules(pu)).toEqual(securityRules(tf));
+      expect(securityRules(tf)).toHaveLength(c.securityRules.length);
+      // Every argument of every resource, references included.
+      expect(diffParity(tf, pu)).toEqual([]);
+      // Same outputs, read the same way by both engines.
+      expect(Object.keys(run.outputs).sort()).toEqual(Object.keys(tfJson.output).sort());
+      expect(run.outputs.cluster_id).toBe(tfJson.output.cluster_id.value);
+    });
+  }
+
+  it("maps every OpenStack type the Pulumi program uses, and nothing maps twice", async () => {
+    const { run, tfJson } = await both(cluster({}));
+    const used = new Set([...run.resources.map((r) => r.type), ...run.calls.map((c) => c.token)].filter((t) => t.startsWith("openstack:")));
+    for (const t of used) expect(PULUMI_TO_TERRAFORM[t], t).toBeDefined();
+    const values = Object.values(PULUMI_TO_TERRAFORM);
+    expect(new Set(values).size).toBe(values.length);
+    for (const t of Object.keys(tfJson.resource)) expect(values, t).toContain(t);
+  });
+});
+
+describe("the parity check can fail", () => {
+  it("catches a security rule altered on one side only", async () => {
+    const c = cluster({});
+    const altered = structuredClone(c);
+    const ssh = altered.securityRules.find((r) => r.id === "ssh-0")!;
+    ssh.portMin = ssh.portMax = 2222;
+    const { tf, pu } = await both(c, altered);
+    expect(securityRules(pu)).not.toEqual(securityRules(tf));
+    expect(diffParity(tf, pu).join("\n")).toMatch(/secgroup_rule_v2 rule-ssh-0: port_range_min differs: terraform 22 vs pulumi 2222/);
+  });
+
+  it("catches a renamed resource, a changed remote CIDR and a dropped tag in the extracted data", async () => {
+    const { tf, pu } = await both(cluster({}));
+    expect(diffParity(tf, pu)).toEqual([]);
+    const renamed = structuredClone(pu);
+    const inst = renamed.find((r) => r.kind === "openstack_compute_instance_v2" && r.ident === "t-cluster-head")!;
+    inst.args.name = inst.ident = `${inst.ident}-x`;
+    expect(diffParity(tf, renamed)).toEqual(expect.arrayContaining([expect.stringMatching(/^only in pulumi: openstack_compute_instance_v2 t-cluster-head-x$/),
+      expect.stringMatching(/^only in terraform: openstack_compute_instance_v2 t-cluster-head$/)]));
+    expect(names(renamed)).not.toEqual(names(tf));
+
+    const cidr = structuredClone(tf);
+    cidr.find((r) => r.ident === "rule-https-0")!.args.remote_ip_prefix = "10.0.0.0/8";
+    expect(securityRules(cidr)).not.toEqual(securityRules(pu));
+    expect(diffParity(cidr, pu).join("\n")).toMatch(/rule-https-0: remote_ip_prefix differs/);
+
+    const untagged = structuredClone(pu);
+    const net = untagged.find((r) => r.kind === "openstack_networking_network_v2")!;
+    net.args.tags = (net.args.tags as string[]).slice(1);
+    expect(tagsOf(untagged)).not.toEqual(tagsOf(tf));
+    expect(diffParity(tf, untagged).join("\n")).toMatch(/openstack_networking_network_v2 t-cluster-net: tags differs/);
+  });
+
+  it("catches a remote group that points at the wrong security group", async () => {
+    const { tf, pu } = await both(cluster({}));
+    const wrong = structuredClone(pu);
+    wrong.find((r) => r.ident === "rule-internal-v4")!.args.remote_group_id = "ref:openstack_networking_secgroup_v2:t-cluster-login";
+    expect(diffParity(tf, wrong).join("\n")).toMatch(/rule-internal-v4: remote_group_id differs/);
+  });
+});
