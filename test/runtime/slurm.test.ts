@@ -1,0 +1,106 @@
+// The Slurm executor against a real single-node Slurm on loopback (munged, slurmctld, slurmd
+// started by the harness): batch script in the work dir, sbatch/squeue/scontrol/sacct/scancel,
+// state mapping, abort, overrun, failures, and values that never reach a shell.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startSlurmLoopback, type SlurmLoopback } from "../harness/slurm-loopback.js";
+import { mapSlurmState } from "../../runtime/executors/slurm.js";
+import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "./helpers.js";
+
+let slurm: SlurmLoopback;
+let s: Running;
+beforeAll(async () => {
+  slurm = await startSlurmLoopback({ cpus: 8 });
+  s = await startServer({ executor: "slurm", slurm: { partition: slurm.partition, slurmConf: slurm.env.SLURM_CONF, pollMs: 300 }, auth: "tokens", tokens: ["a=alice"] });
+});
+afterAll(async () => {
+  await s?.stop();
+  await slurm?.stop();
+});
+
+const squeueState = (slurmId: string) =>
+  execFileSync("scontrol", ["show", "job", "-o", slurmId], { env: { ...process.env, ...slurm.env } }).toString().match(/JobState=(\S+)/)?.[1];
+const slurmIdOf = (job: string) => s.app.uws.service.db.get(job.split("/").pop()!)!.execRef!;
+
+describe("slurm executor (real Slurm on loopback)", () => {
+  it("runs hello through sbatch; the batch script lives in the job's work dir", async () => {
+    const job = await createJob(s.url, "hello", { name: "slurm", PHASE: "RUN" }, "a");
+    expect(await waitFinal(job, "a")).toBe("COMPLETED");
+    expect((await http("GET", `${job}/results/greeting`, { token: "a" })).body).toBe("hello slurm\n");
+    const dir = s.app.uws.service.jobDir(job.split("/").pop()!);
+    expect(existsSync(join(dir, ".uws-batch.sh"))).toBe(true);
+    expect(slurmIdOf(job)).toMatch(/^\d+$/);
+    expect(squeueState(slurmIdOf(job))).toBe("COMPLETED");
+    expect(await xsdErrors((await http("GET", job, { token: "a" })).body)).toEqual([]);
+  });
+
+  it("node-info reports the Slurm node name", async () => {
+    const job = await createJob(s.url, "node-info", { PHASE: "RUN" }, "a");
+    expect(await waitFinal(job, "a")).toBe("COMPLETED");
+    expect((await http("GET", `${job}/results/node`, { token: "a" })).body.trim()).toBe(slurm.nodeName);
+  });
+
+  it("goes QUEUED → EXECUTING and ABORT runs scancel", async () => {
+    const job = await createJob(s.url, "sleep", { seconds: "120", PHASE: "RUN" }, "a");
+    for (let i = 0; i < 20 && (await phaseOf(job, "a")) !== "EXECUTING"; i++) await http("GET", `${job}?WAIT=2`, { token: "a" });
+    expect(await phaseOf(job, "a")).toBe("EXECUTING");
+    expect(squeueState(slurmIdOf(job))).toBe("RUNNING");
+    expect((await http("POST", `${job}/phase`, { form: { PHASE: "ABORT" }, token: "a" })).status).toBe(303);
+    expect(await phaseOf(job, "a")).toBe("ABORTED");
+    for (let i = 0; i < 30 && squeueState(slurmIdOf(job)) !== "CANCELLED"; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(squeueState(slurmIdOf(job))).toBe("CANCELLED");
+  });
+
+  it("execution duration overrun aborts the Slurm job", async () => {
+    const job = await createJob(s.url, "sleep", { seconds: "120", EXECUTIONDURATION: "2", PHASE: "RUN" }, "a");
+    expect(await waitFinal(job, "a", 30)).toBe("ABORTED");
+    for (let i = 0; i < 30 && squeueState(slurmIdOf(job)) !== "CANCELLED"; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(squeueState(slurmIdOf(job))).toBe("CANCELLED");
+  });
+
+  it("a failing command ends in ERROR with a message; scancel outside the server ends in ABORTED", async () => {
+    const job = await createJob(s.url, "hello", { name: "x" }, "a");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(s.app.uws.service.jobDir(job.split("/").pop()!), "greeting.txt"), { recursive: true });
+    await http("POST", `${job}/phase`, { form: { PHASE: "RUN" }, token: "a" });
+    expect(await waitFinal(job, "a")).toBe("ERROR");
+    const doc = (await http("GET", job, { token: "a" })).body;
+    expect(doc).toMatch(/<uws:message>[^<]*(exit|FAILED)[^<]*<\/uws:message>/);
+    expect(await xsdErrors(doc)).toEqual([]);
+
+    const other = await createJob(s.url, "sleep", { seconds: "120", PHASE: "RUN" }, "a");
+    for (let i = 0; i < 20 && !/^\d+$/.test(s.app.uws.service.db.get(other.split("/").pop()!)!.execRef ?? ""); i++) await new Promise((r) => setTimeout(r, 100));
+    execFileSync("scancel", [slurmIdOf(other)], { env: { ...process.env, ...slurm.env } });
+    expect(await waitFinal(other, "a")).toBe("ABORTED");
+  });
+
+  it("values with shell syntax reach the job as plain argv through sbatch", async () => {
+    const marker = join(s.dir, "pwned-slurm");
+    const evil = `$(touch ${marker}); \`touch ${marker}\` ' " ; touch ${marker}\nx`;
+    const job = await createJob(s.url, "hello", { name: evil, PHASE: "RUN" }, "a");
+    expect(await waitFinal(job, "a")).toBe("COMPLETED");
+    expect((await http("GET", `${job}/results/greeting`, { token: "a" })).body).toBe(`hello ${evil}\n`);
+    expect(existsSync(marker)).toBe(false);
+    const script = readFileSync(join(s.app.uws.service.jobDir(job.split("/").pop()!), ".uws-batch.sh"), "utf8");
+    expect(script).not.toContain("touch");
+  });
+});
+
+describe("Slurm state mapping", () => {
+  it("maps Slurm states to UWS phases, failures to ERROR with a message", () => {
+    expect(mapSlurmState("PENDING").phase).toBe("QUEUED");
+    expect(mapSlurmState("PENDING", "JobHeldUser").phase).toBe("HELD");
+    expect(mapSlurmState("RUNNING").phase).toBe("EXECUTING");
+    expect(mapSlurmState("COMPLETING").phase).toBe("EXECUTING");
+    expect(mapSlurmState("SUSPENDED").phase).toBe("SUSPENDED");
+    expect(mapSlurmState("COMPLETED").phase).toBe("COMPLETED");
+    expect(mapSlurmState("CANCELLED by 0").phase).toBe("ABORTED");
+    for (const st of ["TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "FAILED"]) {
+      const u = mapSlurmState(st, "", "1:0");
+      expect(u.phase).toBe("ERROR");
+      expect(u.message).toContain(st);
+    }
+  });
+});
