@@ -98,7 +98,6 @@ const SHAPE: Shape = {
   local: { concurrency: "number" },
   slurm: { partition: "string?", slurmConf: "string?", pollMs: "number" },
   auth: "string",
-  tokens: "strings",
   tokensFile: "string?",
   adminTokenFile: "string?",
   jobSecretFile: "string?",
