@@ -2,6 +2,10 @@ import type { Command } from "./command.js";
 import { render } from "./commands/render.js";
 import { synth } from "./commands/synth.js";
 import { validate } from "./commands/validate.js";
+import { up } from "./commands/up.js";
+import { down } from "./commands/down.js";
+import { status } from "./commands/status.js";
+import { ssh } from "./commands/ssh.js";
 
 /** Every verb of the CLI, in the order --help lists them. */
-export const COMMANDS: Command[] = [validate, synth, render];
+export const COMMANDS: Command[] = [validate, synth, render, up, down, status, ssh];
