@@ -36,6 +36,11 @@ const PROBED = new Set(["toJSON", "then"]);
 function strictView<T>(value: T, path = ""): T {
   if (value === null || typeof value !== "object" || Buffer.isBuffer(value)) return value;
   return new Proxy(value as object, {
+    // Handlebars' strict check asks `name in context`: answer absent fields with the full path.
+    has(target, key) {
+      if (typeof key === "string" && !(key in target) && !PROBED.has(key)) throw new MissingVariable(path + key);
+      return key in target;
+    },
     get(target, key, receiver) {
       if (typeof key === "string" && !(key in target) && !PROBED.has(key)) throw new MissingVariable(path + key);
       const v = Reflect.get(target, key, receiver);

@@ -61,10 +61,12 @@ export function renderCluster(cluster: Cluster, opts: RenderOptions = {}): NodeB
   // User-data sees only what the model knows before apply, so it is the same before and after.
   const bootBook = addressBook(cluster);
   const nodes = [cluster.head, ...cluster.computes];
+  // Most files are the same on every node (slurm.conf, hosts lines): render each distinct view once.
+  const memo = new Map<string, string>();
   return nodes.map((node) => ({
     node,
-    files: [...renderRows(cluster, node, book).map((r) => r.file), ...secretFiles(cluster, node, opts.secrets)],
-    userData: renderUserData(cluster, node, bootBook),
+    files: [...renderRows(cluster, node, book, memo).map((r) => r.file), ...secretFiles(cluster, node, opts.secrets)],
+    userData: renderUserData(cluster, node, bootBook, memo),
     activate: templates().render("cloud-init/activate.sh", nodeHeader(cluster, node)),
   }));
 }
@@ -78,13 +80,19 @@ interface Rendered {
   addressList: boolean;
 }
 
-function renderRows(cluster: Cluster, node: ClusterNode, book: AddressBook): Rendered[] {
+function renderRows(cluster: Cluster, node: ClusterNode, book: AddressBook, memo: Map<string, string>): Rendered[] {
+  const render = (template: string, view: object) => {
+    const key = `${template}\0${JSON.stringify(view)}`;
+    let text = memo.get(key);
+    if (text === undefined) memo.set(key, (text = templates().render(template, view)));
+    return text;
+  };
   return rowsFor(cluster, node).map((r) => ({
     file: {
       path: r.path(cluster),
       mode: r.mode,
       owner: r.owner(cluster),
-      content: templates().render(r.template, r.view(cluster, node, book)),
+      content: render(r.template, r.view(cluster, node, book)),
       concern: r.concern,
       targets: [...r.targets],
     },
@@ -113,7 +121,7 @@ function nodeHeader(cluster: Cluster, node: ClusterNode) {
   return { clusterName: cluster.name, clusterId: cluster.id, node: { name: node.name, role: node.role }, isHead: node.role === "head" };
 }
 
-function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook): string {
+function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, memo: Map<string, string>): string {
   const header = nodeHeader(cluster, node);
   const setup = {
     path: NODE_FILES.setup, mode: "0755", owner: "root:root",
@@ -126,7 +134,7 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook):
       nginx: nginxView(cluster, book),
     }),
   };
-  const cloudFiles = renderRows(cluster, node, book).filter((r) => r.file.targets.includes("openstack"));
+  const cloudFiles = renderRows(cluster, node, book, memo).filter((r) => r.file.targets.includes("openstack"));
   const view = (withAddressLists: boolean) => ({
     ...header,
     dns: cluster.dns ?? null,
