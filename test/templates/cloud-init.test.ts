@@ -42,7 +42,8 @@ describe("cloud-init user-data (checked by the real `cloud-init schema`)", () =>
     expect(c.packages).toEqual(expect.arrayContaining(["munge", "slurmd", "nfs-common"]));
     expect(c.packages).not.toContain("slurmctld");
     for (const d of [h, c]) {
-      expect(d.users[1]).toMatchObject({ name: "uws", uid: 900, system: true });
+      expect(d.bootcmd[0]).toContain("groupadd --system --gid 900 uws");
+      expect(d.bootcmd[0]).toContain("useradd --system --uid 900 --gid 900");
       expect(d.manage_etc_hosts).toBe(false);
       expect(d.runcmd).toEqual([["/usr/local/sbin/uws-node-setup"]]);
       expect(d.write_files.every((w: { defer: boolean }) => w.defer === true)).toBe(true);

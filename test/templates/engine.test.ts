@@ -95,7 +95,8 @@ describe("template engine (strict)", () => {
       for (const b of renderCluster(make())) {
         const scripts = [b.activate, ...b.files.filter((f) => String(f.content).startsWith("#!/bin/sh")).map((f) => String(f.content))];
         const setup = parseYaml(b.userData).write_files.find((w: { path: string }) => w.path === "/usr/local/sbin/uws-node-setup").content;
-        for (const s of [...scripts, setup]) {
+        const boot = parseYaml(b.userData).bootcmd[0];
+        for (const s of [...scripts, setup, boot]) {
           const r = spawnSync("sh", ["-n"], { input: s, encoding: "utf8" });
           expect(r.status, `${b.node.name}: ${r.stderr}\n${s}`).toBe(0);
           n++;
