@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { renderCluster } from "../../scripts/render/index.js";
-import { ALL_SPECS, assigned, existingNet, example } from "../render/fixtures.js";
+import { aaiDns, ALL_SPECS, assigned, existingNet, example } from "../render/fixtures.js";
 import { cloudInitSchema, tempDir } from "./tools.js";
 
 const dir = tempDir("cloudinit");
@@ -39,6 +39,7 @@ describe("cloud-init user-data (checked by the real `cloud-init schema`)", () =>
     const c = parseYaml(compute!.userData);
     expect(h.packages).toEqual(expect.arrayContaining(["munge", "slurmctld", "nfs-kernel-server", "nginx-light", "curl", "xz-utils"]));
     expect(h.packages).not.toContain("certbot");
+    expect(parseYaml(renderCluster(aaiDns())[0]!.userData).packages).toContain("certbot");
     expect(c.packages).toEqual(expect.arrayContaining(["munge", "slurmd", "nfs-common"]));
     expect(c.packages).not.toContain("slurmctld");
     for (const d of [h, c]) {
