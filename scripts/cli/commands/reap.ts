@@ -1,0 +1,50 @@
+import { bool, str } from "../args.js";
+import { emit, EXIT, type Command } from "../command.js";
+import { connectCloud } from "../../openstack/connect.js";
+import { formatAge } from "../../openstack/status.js";
+import { reap as reapClusters } from "../../openstack/sweep.js";
+import { redact } from "../../openstack/redact.js";
+
+export const reap: Command = {
+  name: "reap",
+  summary: "list the clusters in the OpenStack project by tag and delete those whose expiry has passed",
+  usage: "[--dry-run] [--cloud NAME] [--json]",
+  flags: [
+    { name: "dry-run", type: "boolean", help: "show what would be deleted; delete nothing" },
+    { name: "cloud", type: "string", help: "cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)" },
+  ],
+  details: [
+    "Every resource carrying uws-cluster-id=<id> of a cluster whose uws-cluster-expires tag lies in the past is",
+    "deleted (servers, floating IPs, ports, router interfaces, routers, subnets, networks, security groups,",
+    "volumes, keypair, server group, application credentials). Clusters without an expiry are never reaped;",
+    "resources without the tag are never touched. For cron/CI, e.g. nightly: uws-cluster reap --json",
+    "Exit 0 when every expired cluster was removed completely, 1 when something is left (listed).",
+  ].join("\n"),
+  async run(args, ctx) {
+    const dryRun = bool(args, "dry-run");
+    const client = await connectCloud({ env: ctx.env, cwd: ctx.cwd, cloud: str(args, "cloud") });
+    const log = (m: string) => { if (!ctx.json) ctx.stderr.write(m + "\n"); };
+    const r = await reapClusters(client, {
+      dryRun,
+      onEvent: (e) => {
+        if (e.type === "delete") log(`deleted ${e.kind} ${e.name || e.id} (cluster ${e.clusterId})`);
+        else if (e.type === "error") log(`retrying: ${e.message}`);
+      },
+    });
+    const out = {
+      ok: r.ok, dryRun, project: client.session?.projectName ?? client.session?.projectId,
+      clusters: r.clusters.map((c) => ({ name: c.name ?? null, id: c.id, expires: c.expires ?? null, expired: c.expired, ageSeconds: c.ageSeconds ?? null, resources: c.count })),
+      reaped: r.sweeps.map((s) => ({ id: s.clusterId, ok: s.ok, deleted: s.deleted, remaining: s.remaining, errors: s.errors })),
+      notes: r.notes,
+    };
+    const lines = [
+      ...r.clusters.map((c) => `${c.expired ? (dryRun ? "would reap" : "reaped") : "kept"}  ${c.name ?? "?"} id=${c.id} age=${formatAge(c.ageSeconds)} expires=${c.expires ?? "never"} resources=${c.count}`),
+      ...r.sweeps.flatMap((s) => dryRun ? s.deleted.map((d) => `  would delete ${d.kind} ${d.name || d.id}`)
+        : s.remaining.map((d) => `  LEFT ${d.kind} ${d.name || d.id}`)),
+      ...r.notes.map((n) => `note: ${n}`),
+    ];
+    if (!r.clusters.length) lines.unshift("no uws-cluster resources in this project");
+    emit(ctx, redact(out), lines.join("\n"));
+    return r.ok ? EXIT.ok : EXIT.failure;
+  },
+};

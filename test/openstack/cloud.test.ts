@@ -1,0 +1,325 @@
+/**
+ * Against a real OpenStack API: Keystone, Nova (fake virt driver: servers reach ACTIVE, nothing
+ * boots), Neutron (ML2, no agents: no data plane), Glance, started on loopback by the project's
+ * harness (test/harness/openstack). The cloud has no Cinder. One init per run: every OpenStack
+ * suite lives in this file.
+ *
+ * Stand-ins, named: the fault-injection proxy (test/openstack/fault-proxy.ts) sits in front of the
+ * real APIs; Keystone's OIDC federation endpoint is a stand-in inside that proxy (no identity
+ * provider can be configured here) that hands out a real Keystone token.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OpenStackClient, OpenStackError, type ClientOptions } from "../../scripts/openstack/client.js";
+import { loadCredentials, type CloudCredentials } from "../../scripts/openstack/credentials.js";
+import { getServer } from "../../scripts/openstack/compute.js";
+import { listKeypairs, listServerGroups } from "../../scripts/openstack/compute.js";
+import { scanProject } from "../../scripts/openstack/inventory.js";
+import { list, NEUTRON, type NeutronKind } from "../../scripts/openstack/network.js";
+import { assertPreflight, preflight, PreflightError } from "../../scripts/openstack/preflight.js";
+import { cloudStatus, formatStatus } from "../../scripts/openstack/status.js";
+import { listClusters, reap, sweepCluster } from "../../scripts/openstack/sweep.js";
+import { runCli } from "../../scripts/cli/run.js";
+import { startTestCloud, type TestCloud, type UserLogin } from "../harness/openstack/cloud.js";
+import { buildCluster, buildDecoys, testCluster, type Built, type Decoys } from "./build.js";
+import { startFaultProxy } from "./fault-proxy.js";
+
+let cloud: TestCloud;
+let demo: OpenStackClient;
+let admin: OpenStackClient;
+
+function envOf(u: UserLogin, authUrl = "http://127.0.0.1:5000/v3"): NodeJS.ProcessEnv {
+  return {
+    OS_AUTH_URL: authUrl, OS_USERNAME: u.username, OS_PASSWORD: u.password, OS_PROJECT_NAME: u.projectName,
+    OS_USER_DOMAIN_NAME: u.userDomainName, OS_PROJECT_DOMAIN_NAME: u.projectDomainName, OS_REGION_NAME: "RegionOne",
+  };
+}
+const credsOf = (u: UserLogin, authUrl?: string): CloudCredentials => loadCredentials({ env: envOf(u, authUrl), searchDirs: [] });
+const connect = (c: CloudCredentials, o: ClientOptions = {}) => OpenStackClient.connect(c, { timeoutMs: 20_000, ...o });
+
+/** Is this resource still there? (Used to prove decoys survive and swept things are gone.) */
+async function exists(kind: string, id: string): Promise<boolean> {
+  if (kind === "server") return (await getServer(demo, id)) !== undefined;
+  if (kind === "keypair") return (await listKeypairs(demo)).some((k) => k.name === id);
+  if (kind === "server_group") return (await listServerGroups(demo)).some((g) => g.id === id);
+  const r = await demo.request("network", "GET", `${NEUTRON[kind as NeutronKind].path}/${id}`, { ok: [404] });
+  return r.status !== 404;
+}
+
+async function allExist(ids: Record<string, string[]>): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [k, list] of Object.entries(ids)) for (const id of list) if (!(await exists(k, id))) missing.push(`${k}/${id}`);
+  return missing;
+}
+
+async function noneExist(ids: Record<string, string[]>): Promise<string[]> {
+  const left: string[] = [];
+  for (const [k, list] of Object.entries(ids)) for (const id of list) if (await exists(k, id)) left.push(`${k}/${id}`);
+  return left;
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  demo = await connect(credsOf(cloud.demo));
+  admin = await connect(credsOf(cloud.admin));
+}, 300_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+}, 120_000);
+
+describe("client: Keystone auth and catalog", () => {
+  it("authenticates with a password, an application credential and a token, to the same project", async () => {
+    expect(demo.projectId).toBe(cloud.demoProjectId);
+    const ac = await connect(loadCredentials({
+      env: { OS_AUTH_URL: cloud.authUrl, OS_AUTH_TYPE: "v3applicationcredential", OS_APPLICATION_CREDENTIAL_ID: cloud.appCredential.id, OS_APPLICATION_CREDENTIAL_SECRET: cloud.appCredential.secret },
+      searchDirs: [],
+    }));
+    expect(ac.session!.methods).toContain("application_credential");
+    expect(ac.projectId).toBe(cloud.demoProjectId);
+    const tok = await connect(loadCredentials({ env: { OS_AUTH_URL: cloud.authUrl, OS_AUTH_TYPE: "token", OS_TOKEN: demo.session!.token, OS_PROJECT_ID: cloud.demoProjectId }, searchDirs: [] }));
+    expect(tok.projectId).toBe(cloud.demoProjectId);
+    // The catalog gives real endpoints; listing through each works.
+    expect((await list(ac, "network", { name: "private" })).length).toBe(1);
+    expect(ac.endpoint("compute")).toMatch(/^http:\/\/127\.0\.0\.1:8774\/v2\.1/);
+  });
+
+  it("has no Cinder here: block-storage is absent and calls say so", async () => {
+    expect(demo.hasService("block-storage")).toBe(false);
+    await expect(demo.request("block-storage", "GET", "/volumes")).rejects.toThrow(/no block-storage service/);
+    const scan = await scanProject(demo);
+    expect(scan.notes.join(" ")).toMatch(/no block-storage \(Cinder\) service: volumes were not checked/);
+  });
+
+  it("selects the region: an unknown region finds no endpoint and names the regions there are", async () => {
+    const c = await connect({ ...credsOf(cloud.demo), regionName: "Nowhere" });
+    expect(c.hasService("compute")).toBe(false);
+    await expect(c.request("compute", "GET", "/flavors")).rejects.toThrow(/regions: RegionOne/);
+  });
+
+  it("a wrong password fails with 401 and the error does not contain it", async () => {
+    const creds = { ...credsOf(cloud.demo), password: "not-the-password-xyz" };
+    const err = await connect(creds).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenStackError);
+    expect(err.status).toBe(401);
+    expect(JSON.stringify({ m: err.message, b: err.body })).not.toContain("not-the-password-xyz");
+  });
+
+  it("OIDC access token: federation endpoint (stand-in) → unscoped token → project-scoped token from the real Keystone", async () => {
+    const accessToken = "eyJhbGciOiJSUzI1NiJ9.stand-in-access-token.signature";
+    const proxy = await startFaultProxy({ oidc: { idp: "egi.eu", protocol: "openid", accessToken, user: { name: "demo", password: "demopass", domain: "Default" } } });
+    try {
+      const env = { OS_AUTH_URL: proxy.authUrl, OS_AUTH_TYPE: "v3oidcaccesstoken", OS_IDENTITY_PROVIDER: "egi.eu", OS_PROTOCOL: "openid", OS_ACCESS_TOKEN: accessToken, OS_PROJECT_NAME: "demo", OS_PROJECT_DOMAIN_NAME: "Default" };
+      const c = await connect(loadCredentials({ env, searchDirs: [] }));
+      expect(c.projectId).toBe(cloud.demoProjectId);
+      expect(proxy.counts.oidc).toBe(1);
+      // Without a project: the only project of the identity is chosen.
+      const { OS_PROJECT_NAME: _n, OS_PROJECT_DOMAIN_NAME: _d, ...noProject } = env;
+      expect((await connect(loadCredentials({ env: noProject, searchDirs: [] }))).projectId).toBe(cloud.demoProjectId);
+      const bad = await connect(loadCredentials({ env: { ...env, OS_ACCESS_TOKEN: "wrong-token-value-123" }, searchDirs: [] })).catch((e) => e);
+      expect(bad.status).toBe(401);
+      expect(bad.message).not.toContain("wrong-token-value-123");
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("pre-flight", () => {
+  it("passes for a cluster the project can hold", async () => {
+    const r = await preflight(demo, testCluster("pf-ok", { computes: 2 }));
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.needs).toMatchObject({ instances: 3, floatingip: 1, security_group: 2, network: 1, router: 1 });
+  });
+
+  it("lists every missing thing at once: image, flavor too small, external network", async () => {
+    const r = await preflight(demo, testCluster("pf-bad", { image: "no-such-image", cpus: 4, memoryMb: 4096, externalNetwork: "no-such-net" }));
+    expect(r.ok).toBe(false);
+    const checks = r.problems.map((p) => p.check);
+    expect(checks).toEqual(expect.arrayContaining(["image", "flavor", "external-network"]));
+    const text = r.problems.map((p) => p.message).join("\n");
+    expect(text).toMatch(/head\.image: image "no-such-image" not found/);
+    expect(text).toMatch(/head\.cpus is 4 but flavor "m1\.tiny" has 1 vCPUs/);
+    expect(text).toMatch(/head\.memoryMb is 4096 but flavor "m1\.tiny" has 512 MB/);
+    expect(text).toMatch(/"no-such-net" is not an external network here; external networks: public/);
+    expect(() => assertPreflight(r)).toThrow(PreflightError);
+    try { assertPreflight(r); } catch (e) { expect((e as PreflightError).exitCode).toBe(3); }
+  });
+
+  it("quota shortage: fails listing instances and floating IPs, and nothing is created", async () => {
+    const nova = `/os-quota-sets/${cloud.demoProjectId}`;
+    const neutron = `/quotas/${cloud.demoProjectId}`;
+    const before = await scanProject(demo);
+    const nets = (await list(demo, "network")).length;
+    await admin.request("compute", "PUT", nova, { body: { quota_set: { instances: 2 } } });
+    await admin.request("network", "PUT", neutron, { body: { quota: { floatingip: 0 } } });
+    try {
+      const cluster = testCluster("pf-quota", { computes: 3 });
+      const r = await preflight(demo, cluster);
+      expect(r.ok).toBe(false);
+      const q = r.problems.filter((p) => p.check === "quota").map((p) => p.message).join("\n");
+      expect(q).toMatch(/instances: the cluster needs 4, the project has 2 free \(quota 2, used 0\)/);
+      expect(q).toMatch(/floating IPs: the cluster needs 1, the project has 0 free/);
+      const after = await scanProject(demo);
+      expect(after.resources.length).toBe(before.resources.length);
+      expect(after.resources.some((x) => x.clusterId === cluster.id)).toBe(false);
+      expect((await list(demo, "network")).length).toBe(nets);
+    } finally {
+      await admin.request("compute", "PUT", nova, { body: { quota_set: { instances: 50 } } });
+      await admin.request("network", "PUT", neutron, { body: { quota: { floatingip: 50 } } });
+    }
+  });
+});
+
+describe("sweep: every tagged resource goes, every decoy stays", () => {
+  let built: Built;
+  let decoys: Decoys;
+
+  beforeAll(async () => {
+    built = await buildCluster(demo, testCluster("sweep-a", { computes: 1, ttl: "2h" }));
+    decoys = await buildDecoys(demo, built.cluster);
+  }, 180_000);
+
+  it("the scan attributes exactly the built resources to the cluster id", async () => {
+    const scan = await scanProject(demo, { onlyId: built.cluster.id });
+    const found: Record<string, string[]> = {};
+    for (const r of scan.resources) (found[r.kind] ??= []).push(r.kind === "keypair" ? r.name : r.id);
+    for (const k of Object.keys(found)) found[k]!.sort();
+    const want = Object.fromEntries(Object.entries(built.ids).map(([k, v]) => [k, [...v].sort()]));
+    expect(found).toEqual(want);
+    expect(Object.keys(want).sort()).toEqual(["floatingip", "keypair", "network", "port", "router", "security_group", "server", "server_group", "subnet"]);
+  });
+
+  it("a same-name cluster with another id is a pre-flight name collision", async () => {
+    const r = await preflight(demo, testCluster("sweep-a"));
+    // the built cluster, and the decoys tagged uws-cluster=sweep-a with another id: both are clusters of that name
+    expect(r.problems.map((p) => p.check)).toEqual(["name-collision", "name-collision"]);
+    expect(r.problems.map((p) => p.message).join("\n")).toContain(`id ${built.cluster.id}`);
+    expect(r.problems.map((p) => p.message).join("\n")).toContain("id 0123456789ab");
+    // the cluster itself (same id) is no collision with itself
+    expect((await preflight(demo, built.cluster)).problems.filter((p) => p.message.includes(built.cluster.id))).toEqual([]);
+  });
+
+  it("dry run lists what would go and deletes nothing", async () => {
+    const r = await sweepCluster(demo, built.cluster.id, { dryRun: true });
+    expect(r.dryRun).toBe(true);
+    expect(r.deleted.filter((d) => d.kind !== "router_interface").length).toBe(Object.values(built.ids).flat().length);
+    expect(r.deleted.some((d) => d.kind === "router_interface")).toBe(true);
+    expect(await allExist(built.ids)).toEqual([]);
+  });
+
+  it("sweeps the cluster: nothing tagged left, every decoy intact", async () => {
+    const events: string[] = [];
+    const r = await sweepCluster(demo, built.cluster.id, { onEvent: (e) => events.push(`${e.type} ${e.kind ?? ""}`) });
+    expect(r.errors).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.remaining).toEqual([]);
+    expect(await noneExist(built.ids)).toEqual([]);
+    expect((await scanProject(demo, { onlyId: built.cluster.id })).resources).toEqual([]);
+    expect(await allExist(decoys.ids)).toEqual([]);
+    // dependency order: servers before ports, interfaces before routers, subnets before networks
+    const first = (s: string) => events.indexOf(`delete ${s}`);
+    expect(first("server")).toBeLessThan(first("port"));
+    expect(first("router_interface")).toBeLessThan(first("router"));
+    expect(first("subnet")).toBeLessThan(first("network"));
+    expect(first("network")).toBeLessThan(first("security_group"));
+    // a second sweep finds nothing and touches nothing
+    const again = await sweepCluster(demo, built.cluster.id);
+    expect(again).toMatchObject({ ok: true, deleted: [], rounds: 1 });
+  });
+
+  it("fault injection: with 5xx, resets and hangs on a third of the calls the sweep still ends with zero tagged resources", async () => {
+    const f = await buildCluster(demo, testCluster("faulty", { computes: 2, cidr: "192.168.45.0/24" }));
+    const proxy = await startFaultProxy({ rate: 0.33, seed: 7 });
+    try {
+      const retries: string[] = [];
+      const c = await connect(credsOf(cloud.demo, proxy.authUrl), { timeoutMs: 1500, retries: 6, backoffMs: 50, maxBackoffMs: 400, onRetry: (i) => retries.push(i.reason) });
+      expect(c.endpoint("network")).toContain(`${proxy.url}/p/9696`);
+      const r = await sweepCluster(c, f.cluster.id, { roundPauseMs: 200, serverWaitMs: 60_000 });
+      proxy.setRate(0);
+      expect(r.ok).toBe(true);
+      expect((await scanProject(demo, { onlyId: f.cluster.id })).resources).toEqual([]);
+      expect(await noneExist(f.ids)).toEqual([]);
+      expect(await allExist(decoys.ids)).toEqual([]);
+      // the faults really happened, of every kind, and the client retried through them
+      expect(proxy.counts["503"]).toBeGreaterThan(0);
+      expect(proxy.counts["502-after"]).toBeGreaterThan(0);
+      expect(proxy.counts.reset).toBeGreaterThan(0);
+      expect(proxy.counts.hang).toBeGreaterThan(0);
+      expect(retries.some((x) => /timeout/.test(x))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  }, 240_000);
+});
+
+describe("reap and status", () => {
+  let expired: Built;
+  let live: Built;
+  let home: string;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), "uwsc-reap-"));
+    const threeHoursAgo = new Date(Date.now() - 3 * 3600_000);
+    expired = await buildCluster(demo, testCluster("old-one", { ttl: "1h", now: threeHoursAgo, cidr: "192.168.46.0/24" }));
+    live = await buildCluster(demo, testCluster("new-one", { ttl: "8h", cidr: "192.168.47.0/24" }));
+  }, 180_000);
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  const cli = async (argv: string[]) => {
+    let out = "", err = "";
+    const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
+    const code = await runCli(argv, { env: { ...envOf(cloud.demo), UWS_CLUSTER_HOME: home }, cwd: home, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    return { code, out, err };
+  };
+
+  it("status lists clusters by tag with age, expiry and resources by kind", async () => {
+    const st = await cloudStatus(demo);
+    const byId = Object.fromEntries(st.clusters.map((c) => [c.id, c]));
+    expect(byId[expired.cluster.id]).toMatchObject({ name: "old-one", expires: expired.cluster.expiresAt, expired: true });
+    expect(byId[live.cluster.id]).toMatchObject({ name: "new-one", expires: live.cluster.expiresAt, expired: false });
+    expect(byId[live.cluster.id]!.resources.server!.map((s) => s.name).sort()).toEqual(["new-one-compute-1", "new-one-head"]);
+    expect(byId[live.cluster.id]!.resources.keypair).toEqual([{ id: live.cluster.keypair.name, name: live.cluster.keypair.name }]);
+    expect(byId[live.cluster.id]!.ageSeconds).toBeLessThan(600);
+    expect(formatStatus(st)).toMatch(/new-one id=\w+ age=\d+[smh] expires=\S+ resources=\d+/);
+    expect((await cloudStatus(demo, { name: "old-one" })).clusters.map((c) => c.id)).toEqual([expired.cluster.id]);
+  });
+
+  it("reap --dry-run deletes nothing and names the expired cluster only; no credential in the output", async () => {
+    const r = await cli(["reap", "--dry-run", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.dryRun).toBe(true);
+    expect(j.reaped.map((x: { id: string }) => x.id)).toEqual([expired.cluster.id]);
+    expect(j.reaped[0].deleted.length).toBeGreaterThan(5);
+    expect(r.out + r.err).not.toContain("demopass");
+    expect(r.out + r.err).not.toContain(demo.session!.token);
+    expect(await allExist(expired.ids)).toEqual([]);
+    expect(await allExist(live.ids)).toEqual([]);
+  });
+
+  it("reap deletes the expired cluster and keeps the other", async () => {
+    const r = await cli(["reap", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.reaped).toEqual([expect.objectContaining({ id: expired.cluster.id, ok: true, remaining: [] })]);
+    expect(await noneExist(expired.ids)).toEqual([]);
+    expect(await allExist(live.ids)).toEqual([]);
+    const after = await listClusters(demo);
+    expect(after.clusters.map((c) => c.id)).toContain(live.cluster.id);
+    expect(after.clusters.map((c) => c.id)).not.toContain(expired.cluster.id);
+    // the API function agrees: nothing else is expired now
+    expect((await reap(demo, { dryRun: true })).expired).toEqual([]);
+    // and a reap "in 9 hours" would take the live one
+    expect((await reap(demo, { dryRun: true, now: new Date(Date.now() + 9 * 3600_000) })).expired).toContain(live.cluster.id);
+  });
+
+  it("reap without credentials is a clear error", async () => {
+    const code = await runCli(["reap", "--json"], { env: { UWS_CLUSTER_HOME: home, HOME: home }, cwd: home, stdout: new Writable({ write(_c, _e, cb) { cb(); } }), stderr: new Writable({ write(_c, _e, cb) { cb(); } }) });
+    expect(code).toBe(2);
+  });
+});
