@@ -1,22 +1,20 @@
 // Entry point of the job server (runtime/ is a separate deployable: bundled to
 // dist/runtime/uws-server.mjs). Flags override the --config file; see FLAG_HELP.
+import type { FastifyInstance } from "fastify";
 import { ConfigError, configFromArgs, FLAG_HELP } from "./config.js";
 import { createServer } from "./server.js";
 
-export async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = configFromArgs(argv);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`uws-server: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+export { ConfigError, FLAG_HELP };
+
+/**
+ * Parses the flags, starts the server and installs SIGTERM/SIGINT handlers. Returns null for
+ * --help; throws ConfigError for bad flags or config (the caller maps it to exit code 2).
+ */
+export async function startFromArgs(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<FastifyInstance | null> {
+  const parsed = configFromArgs(argv);
   if (parsed.help) {
-    process.stdout.write(`uws-server: IVOA UWS 1.1 job server\n\n${FLAG_HELP}\n`);
-    return;
+    out.write(`uws-server: IVOA UWS 1.1 job server\n\n${FLAG_HELP}\n`);
+    return null;
   }
   const { config } = parsed;
   const app = await createServer(config);
@@ -29,12 +27,13 @@ export async function main(argv: string[]): Promise<void> {
   process.once("SIGINT", () => void stop("SIGINT"));
   const address = await app.listen({ host: config.host, port: config.port });
   app.log.info({ address, executor: config.executor, auth: config.auth, reconciled: app.uws.reconciled }, "uws-server listening");
+  return app;
 }
 
 const isEntry = process.argv[1] && /(main\.ts|uws-server\.mjs)$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv.slice(2)).catch((e) => {
+  startFromArgs(process.argv.slice(2)).catch((e) => {
     process.stderr.write(`uws-server: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    process.exit(e instanceof ConfigError ? 2 : 1);
   });
 }

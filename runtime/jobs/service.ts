@@ -66,12 +66,12 @@ export class JobService {
     return join(this.opts.workDir, id);
   }
 
-  create(def: JobDefinition, owner: string | null, params: ParamValue[], opts: { runId?: string | null; duration?: number; destruction?: number; id?: string }): Job {
+  async create(def: JobDefinition, owner: string | null, params: ParamValue[], opts: { runId?: string | null; duration?: number; destruction?: number; id?: string }): Promise<Job> {
     const now = Date.now();
     const id = opts.id ?? newJobId();
     const duration = this.clampDuration(def, opts.duration ?? def.maxDuration);
     const destruction = this.clampDestruction(now, opts.destruction ?? now + this.opts.defaultLifetimeSec * 1000);
-    this.db.insert({ id, definition: def.name, owner, runId: opts.runId ?? null, phase: "PENDING", created: now, duration, destruction, params });
+    await this.db.insertBatched({ id, definition: def.name, owner, runId: opts.runId ?? null, phase: "PENDING", created: now, duration, destruction, params });
     return { id, definition: def.name, owner, runId: opts.runId ?? null, phase: "PENDING", created: now, started: null, ended: null, duration, destruction, quote: null, params, results: [], error: null, errorType: null, execRef: null };
   }
 

@@ -139,6 +139,40 @@ export class JobsDb {
     this.st.insert!.run(j.id, j.definition, j.owner, j.runId, j.phase, j.created, j.duration, j.destruction, JSON.stringify(j.params));
   }
 
+  private pending: Array<{ row: Parameters<JobsDb["insert"]>[0]; done: (e?: Error) => void }> = [];
+
+  /**
+   * Group commit: creations arriving in the same event-loop turn share one transaction (one WAL
+   * append instead of one per job). The promise resolves once the row is committed.
+   */
+  insertBatched(row: Parameters<JobsDb["insert"]>[0]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ row, done: (e) => (e ? reject(e) : resolve()) });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.db.transaction(() => {
+        for (const b of batch) this.insert(b.row);
+      })();
+      for (const b of batch) b.done();
+    } catch {
+      // One bad row must not fail the others: retry one by one.
+      for (const b of batch) {
+        try {
+          this.insert(b.row);
+          b.done();
+        } catch (e) {
+          b.done(e as Error);
+        }
+      }
+    }
+  }
+
   /** Inserts many rows in one transaction (bulk loads, benchmarks). */
   insertMany(rows: Array<Parameters<JobsDb["insert"]>[0]>): void {
     this.db.transaction(() => {

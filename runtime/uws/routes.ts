@@ -120,7 +120,7 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
       const runId = one(input, "RUNID");
       if (runId !== undefined && (runId.length > 256 || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(runId))) throw new UwsError(400, "RUNID: at most 256 characters, no control characters");
       const params = resolveParams(def, [], input.params, input.uploads);
-      const job = service.create(def, req.principal.owner, params, {
+      const job = await service.create(def, req.principal.owner, params, {
         id,
         runId: runId ?? null,
         duration: dRaw === undefined ? undefined : parseNonNegInt(dRaw, "EXECUTIONDURATION"),

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Bundles the job server into dist/runtime/: uws-server.mjs (one file, every pure-JS dependency
+// inlined), definitions/ (the shipped job definitions and helper scripts) and a package.json that
+// lists the one native dependency, better-sqlite3, kept external. On the head node:
+//   cd dist/runtime && npm install --omit=dev && node uws-server.mjs --config /etc/uws-server/config.yaml
+import { build } from "esbuild";
+import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const out = join(root, "dist/runtime");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const native = ["better-sqlite3"];
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: [join(root, "runtime/main.ts")],
+  outfile: join(out, "uws-server.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: native,
+  minify: false,
+  sourcemap: false,
+  legalComments: "linked",
+  // CommonJS dependencies (fastify, pino) call require() for Node built-ins.
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __uwsCreateRequire } from 'node:module';\nconst require = __uwsCreateRequire(import.meta.url);" },
+  logLevel: "warning",
+});
+chmodSync(join(out, "uws-server.mjs"), 0o755);
+cpSync(join(root, "runtime/definitions"), join(out, "definitions"), { recursive: true });
+for (const f of readdirSync(join(out, "definitions"))) if (f.endsWith(".sh")) chmodSync(join(out, "definitions", f), 0o755);
+writeFileSync(
+  join(out, "package.json"),
+  JSON.stringify(
+    {
+      name: "uws-server",
+      version: pkg.version,
+      private: true,
+      type: "module",
+      description: "IVOA UWS 1.1 job server (bundled from uws-cluster runtime/)",
+      bin: { "uws-server": "uws-server.mjs" },
+      engines: { node: ">=20" },
+      dependencies: Object.fromEntries(native.map((n) => [n, pkg.dependencies[n]])),
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(`bundled ${join(out, "uws-server.mjs")} (+ definitions/, package.json: ${native.join(", ")} external)`);
