@@ -1,4 +1,5 @@
 import type { Command } from "./command.js";
+import { reap } from "./commands/reap.js";
 import { render } from "./commands/render.js";
 import { serve } from "./commands/serve.js";
 import { synth } from "./commands/synth.js";
@@ -9,4 +10,4 @@ import { status } from "./commands/status.js";
 import { ssh } from "./commands/ssh.js";
 
 /** Every verb of the CLI, in the order --help lists them. */
-export const COMMANDS: Command[] = [validate, synth, render, up, down, status, ssh, serve];
+export const COMMANDS: Command[] = [validate, synth, render, reap, up, down, status, ssh, serve];
