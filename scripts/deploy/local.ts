@@ -8,11 +8,12 @@ import { existsSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "../../stacks/model/index.js";
-import { destroyLocal, isAlive, LocalRecord, LocalTarget, type ProvisionedNode } from "../../stacks/local/index.js";
+import { destroyLocal, isAlive, LocalRecord, LocalTarget, sweepLocal, type ProvisionedNode } from "../../stacks/local/index.js";
+import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
 import { renderCluster } from "../render/index.js";
 import { slurmStates, type ReadinessLimits } from "../readiness/index.js";
 import { ensureSecrets, ensureSshKey, knownHosts, recordKnownHosts } from "../secrets/index.js";
-import { SshPool, type SshHost } from "../ssh/index.js";
+import { shCommand, SshPool, type SshHost } from "../ssh/index.js";
 import { ClusterState, stateRoot } from "../state/store.js";
 import { UsageError } from "../cli/args.js";
 import { loadCluster } from "../cli/load.js";
@@ -125,8 +126,10 @@ function sshHost(n: ProvisionedNode): SshHost {
 }
 
 /** Everything gone: processes, namespaces, links, mounts, shared folder, and the local state dir. */
-export async function downLocal(state: ClusterState): Promise<{ removed: boolean }> {
+export async function downLocal(state: ClusterState, cluster?: Cluster): Promise<{ removed: boolean }> {
   const r = await destroyLocal(state);
+  // No record (state dir lost): find the cluster's namespaces, links and folder by its names.
+  if (!r.removed) r.removed = (await sweepLocal(cluster ?? localClusterNamed(state.name))).removed.length > 0;
   const had = existsSync(state.dir);
   rmSync(state.dir, { recursive: true, force: true });
   return { removed: r.removed || had };
@@ -185,13 +188,18 @@ export function curlExample(url: string, tokenFile: string): string {
   return `curl -sS -L -H "Authorization: Bearer $(cat ${tokenFile})" -d PHASE=RUN ${url}/uws/hello`;
 }
 
-/** argv of the system ssh client into a node, with the cluster key and its recorded host keys. */
+/** argv of the system ssh client into a node, with the cluster key and its recorded host keys; `command` is an argv (each word quoted for the remote shell). */
 export function sshArgv(cluster: Cluster, state: ClusterState, nodeName: string, command: string[] = []): string[] {
   const node = cluster.nodes.find((n) => n.name === nodeName || n.name === `${cluster.name}-${nodeName}`);
   if (!node) throw Object.assign(new Error(`no node "${nodeName}" in cluster ${cluster.name}; nodes: ${cluster.nodes.map((n) => n.name).join(", ")}`), { exitCode: 2 });
   const key = ensureSshKey(state);
   return ["ssh", "-i", key.privateKeyFile, "-o", `UserKnownHostsFile=${state.path("ssh/known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-    "-o", "LogLevel=ERROR", ...(command.length ? [] : ["-t"]), `${cluster.sshUser}@${node.privateIp}`, ...command];
+    "-o", "LogLevel=ERROR", ...(command.length ? [] : ["-t"]), `${cluster.sshUser}@${node.privateIp}`, ...(command.length ? ["--", shCommand(command)] : [])];
+}
+
+/** A local cluster known only by name: its local names derive from the name alone. */
+export function localClusterNamed(name: string): Cluster {
+  return resolveCluster(parseSpec(JSON.stringify({ name, target: "local" }), "--name"));
 }
 
 /** The resolved model `up` saved, so down/status/ssh work from the cluster name alone. */

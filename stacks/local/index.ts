@@ -160,3 +160,24 @@ async function waitGoneByPid(pids: number[], timeoutMs: number): Promise<void> {
     await sleep(5);
   }
 }
+
+/**
+ * Removes a local cluster found by its names alone (when its state dir was lost): processes in its
+ * namespaces (as `ip netns pids` lists them), namespaces with its prefix, links with its veth
+ * prefix, its bridge and its shared folder. Never touches names outside the cluster's own prefixes.
+ */
+export async function sweepLocal(cluster: Cluster): Promise<{ removed: string[] }> {
+  const { readdirSync } = await import("node:fs");
+  const netns = existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith(cluster.local.netnsPrefix)) : [];
+  const pids = (await Promise.all(netns.map(netnsPids))).flat();
+  for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  await waitGoneByPid(pids, 5000);
+  const links = (await run(["ip", "-o", "link", "show"])).stdout.split("\n").map((l) => l.split(": ")[1]?.split("@")[0] ?? "")
+    .filter((n) => n.startsWith(cluster.local.vethPrefix));
+  const data = { version: 1 as const, cluster: cluster.name, bridge: cluster.local.bridge, dirs: [cluster.local.root], startedAt: "",
+    nodes: Object.fromEntries(netns.map((n, i) => [n, { netns: n, veth: links[i] ?? "", ip: "", daemons: {} }])) };
+  for (const l of links.slice(netns.length)) await run(["ip", "link", "del", l]).catch(() => {});
+  const removed = [...netns, ...links, ...(existsSync(cluster.local.root) ? [cluster.local.root] : [])];
+  await destroyLocal({ readJson: <T>() => data as T, writeJson: () => {} });
+  return { removed };
+}

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
-import { destroyLocal, LocalTarget } from "../../stacks/local/index.js";
+import { destroyLocal, LocalTarget, sweepLocal } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "./leftovers.js";
 
@@ -86,5 +86,15 @@ describe("local nodes", () => {
     await destroyLocal(b.state);
     rmSync(b.state.dir, { recursive: true, force: true });
     expect(leftovers(b.cluster, b.state.dir, ids)).toEqual(NOTHING);
+  });
+
+  it("a cluster whose state dir was lost is still removed, found by its names", async () => {
+    const c = cluster("nodes-c");
+    await new LocalTarget(c.cluster, { stateDir: c.state.dir, store: c.state }).provision(key.public);
+    const ids = namespaceIds(c.cluster);
+    rmSync(c.state.dir, { recursive: true, force: true });
+    const r = await sweepLocal(c.cluster);
+    expect(r.removed.length).toBeGreaterThanOrEqual(6); // 3 namespaces, 3 veths, the shared folder
+    expect(leftovers(c.cluster, c.state.dir, ids)).toEqual(NOTHING);
   });
 });

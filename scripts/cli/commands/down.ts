@@ -16,14 +16,11 @@ export const down: Command = {
   details: "Local target: stops every process it started (by PID), deletes namespaces, veths, bridge, mounts, the shared folder and the local state. Works after an interrupted up. Nothing to remove is not an error.",
   async run(args, ctx) {
     const { cluster, state } = findCluster({ spec: str(args, "spec"), name: str(args, "name"), cwd: ctx.cwd, env: ctx.env, verb: "down" });
-    const local = existsSync(state.path(RECORD_FILE)) || cluster?.target === "local";
-    if (!local) {
-      if (cluster?.target === "openstack") throw Object.assign(new Error("the openstack target is not wired yet in down"), { exitCode: EXIT.failure });
-      emit(ctx, { ok: true, name: state.name, removed: false }, `no local cluster ${state.name}: nothing to remove`);
-      return EXIT.ok;
+    if (!existsSync(state.path(RECORD_FILE)) && cluster?.target === "openstack") {
+      throw Object.assign(new Error("the openstack target is not wired yet in down"), { exitCode: EXIT.failure });
     }
     const t0 = performance.now();
-    const r = await downLocal(state);
+    const r = await downLocal(state, cluster);
     const ms = Math.round(performance.now() - t0);
     emit(ctx, { ok: true, name: state.name, removed: r.removed, ms }, r.removed ? `cluster ${state.name} removed (${fmtMs(ms)})` : `no local cluster ${state.name}: nothing to remove`);
     return EXIT.ok;
