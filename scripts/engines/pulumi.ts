@@ -55,7 +55,9 @@ export class PulumiEngine implements Engine {
 
   async check(ctx: Pick<EngineContext, "env" | "signal" | "onEvent">): Promise<void> {
     const redact = redactorFor(ctx.env);
-    const env = { ...ctx.env, PULUMI_SKIP_UPDATE_CHECK: "true" };
+    // A user-level passphrase is not ours to pass on: each cluster's stack has its own (pulumi-automation.ts).
+    const { PULUMI_CONFIG_PASSPHRASE: _ignored, ...rest } = ctx.env;
+    const env = { ...rest, PULUMI_SKIP_UPDATE_CHECK: "true" };
     const hints = pulumiInstallHints();
     const v = await runTool("pulumi", "check", this.binary, ["version"], { cwd: process.cwd(), env, redact, ctx, attempt: 1, captureStdout: true });
     const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(v.stdout);
