@@ -103,7 +103,9 @@ export class SlurmExecutor implements Executor {
   async submit(spec: LaunchSpec): Promise<void> {
     const script = join(spec.workDir, ".uws-batch.sh");
     writeFileSync(script, BATCH_SCRIPT, { mode: 0o700 });
-    const args = ["--parsable", `--job-name=uws-${spec.jobId}`, `--chdir=${spec.workDir}`, `--output=${join(spec.workDir, "stdout")}`, `--error=${join(spec.workDir, "stderr")}`, `--cpus-per-task=${Math.max(1, Math.ceil(spec.cpus))}`, "--export=ALL"];
+    // --no-requeue: a UWS job runs once. Requeued after a node failure it would sit in QUEUED for
+    // good from the client's point of view; failing it lets the job end in ERROR with a message.
+    const args = ["--parsable", "--no-requeue", `--job-name=uws-${spec.jobId}`, `--chdir=${spec.workDir}`, `--output=${join(spec.workDir, "stdout")}`, `--error=${join(spec.workDir, "stderr")}`, `--cpus-per-task=${Math.max(1, Math.ceil(spec.cpus))}`, "--export=ALL"];
     if (this.opts.partition) args.push(`--partition=${this.opts.partition}`);
     if (spec.memoryMb > 0) args.push(`--mem=${Math.ceil(spec.memoryMb)}M`);
     // Backstop only: the service aborts at the exact execution duration; Slurm's TIMEOUT catches
