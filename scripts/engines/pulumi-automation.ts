@@ -96,7 +96,13 @@ export async function up(ctx: EngineContext, binary: string): Promise<EngineOutp
 }
 
 export async function outputs(ctx: EngineContext, binary: string): Promise<EngineOutputs> {
-  const stack = await workspace(ctx, binary, "select");
+  let stack: Stack;
+  try {
+    stack = await workspace(ctx, binary, "select");
+  } catch (err) {
+    if (err instanceof StackNotFoundError) throw new Error(`no pulumi stack ${stackName(ctx)} in ${pulumiBackendUrl(ctx.backend, ctx.cluster, ctx.workDir)}: the cluster was not applied with pulumi from this state (run up)`);
+    throw err;
+  }
   const out = await stack.outputs();
   return outputsFrom(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value])), "pulumi stack output");
 }

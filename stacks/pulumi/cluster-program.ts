@@ -11,6 +11,10 @@ export interface ClusterProgramOptions {
   userData?: Record<string, string>;
 }
 
+export interface ClusterProgramArgs extends ClusterProgramOptions {
+  cluster: Cluster;
+}
+
 /** The stack outputs, named like the Terraform stack's outputs so both engines are read the same way. */
 export interface ClusterProgramOutputs {
   head_public_ip: pulumi.Output<string>;
@@ -26,16 +30,18 @@ export interface ClusterProgramOutputs {
 export class ClusterProgram extends pulumi.ComponentResource {
   readonly outputs: ClusterProgramOutputs;
 
-  constructor(cluster: Cluster, opts: ClusterProgramOptions = {}, resourceOpts?: pulumi.ComponentResourceOptions) {
+  /** `name` is the cluster name by convention (clusterProgram passes it). */
+  constructor(name: string, args: ClusterProgramArgs, resourceOpts?: pulumi.ComponentResourceOptions) {
+    const { cluster } = args;
     const provider = new openstack.Provider("openstack", { region: cluster.region });
-    super("uws-cluster:openstack:Cluster", cluster.name, {}, { ...resourceOpts, providers: [provider] });
+    super("uws-cluster:openstack:Cluster", name, {}, { ...resourceOpts, providers: [provider] });
     const child = { parent: this };
 
     const network = new ClusterNetwork("network", { cluster }, child);
     const security = new ClusterSecurity("security", { cluster }, child);
     const compute = new ClusterCompute("compute", {
       cluster, networkId: network.networkId, subnetId: network.subnetId, securityGroupIds: security.groupIds,
-      publicKey: opts.publicKey, userData: opts.userData,
+      publicKey: args.publicKey, userData: args.userData,
     }, child);
     const head = compute.head(cluster);
     new SharedVolume("storage", { cluster, headInstanceId: head.instance.id }, child);
@@ -59,5 +65,5 @@ export class ClusterProgram extends pulumi.ComponentResource {
 
 /** An inline program for the Automation API: declares the cluster and returns the stack outputs. */
 export function clusterProgram(cluster: Cluster, opts: ClusterProgramOptions = {}): () => Promise<ClusterProgramOutputs> {
-  return async () => new ClusterProgram(cluster, opts).outputs;
+  return async () => new ClusterProgram(cluster.name, { cluster, ...opts }).outputs;
 }

@@ -115,3 +115,10 @@ describe("pulumi engine (stand-in pulumi CLI)", () => {
     for (const f of filesUnder(sb.workDir)) if (f.path.endsWith("pulumi-passphrase")) expect(f.mode).toBe(0o600);
   });
 });
+
+describe("pulumi engine outputs without a stack", () => {
+  it("says the cluster was not applied", async () => {
+    sb = sandbox(["pulumi"]);
+    await expect(selectEngine("pulumi", sb.env).outputs(sb.ctx(cluster))).rejects.toThrow(/no pulumi stack t-cluster-0123456789ab in file:\/\/.* \(run up\)/);
+  });
+});

@@ -59,7 +59,7 @@ export async function runProgramWithMocks(cluster: Cluster, opts: ClusterProgram
   }, "uws-cluster", cluster.name, false);
 
   try {
-    const program = new ClusterProgram(cluster, opts);
+    const program = new ClusterProgram(cluster.name, { cluster, ...opts });
     const outputs = await resolveAll(program.outputs as unknown as Record<string, unknown>);
     return { resources, calls, outputs };
   } finally {
