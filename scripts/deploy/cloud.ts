@@ -23,7 +23,7 @@ import { openTunnel, shq, SshPool, type PushFile, type SshHost } from "../ssh/in
 import { clusterKey } from "../state/ssh-key.js";
 import type { ClusterState } from "../state/store.js";
 import { deploy, type DeployResult } from "./index.js";
-import { JOB_SERVER_BUNDLE, MODEL_FILE } from "./local.js";
+import { ensureJobServerBundle, JOB_SERVER_BUNDLE, MODEL_FILE } from "./local.js";
 import { StepError, type Progress } from "./progress.js";
 
 /** Where the job server bundle lands on the head (the rendered systemd unit runs it from there). */
@@ -73,6 +73,7 @@ export async function upCloud(cluster: Cluster, state: ClusterState, o: CloudOpt
   await p.step(`Checking the ${o.engine.name} engine`, () => o.engine.check({ env: o.env }));
   const secrets = ensureSecrets(cluster, state, o.env, o.cwd);
   const key = clusterKey(cluster, state);
+  ensureJobServerBundle((s) => p.info(s));
   // User-data depends on the model only, so a re-run renders the same and never replaces servers.
   const userData = Object.fromEntries(renderCluster(cluster).map((b) => [b.node.name, b.userData]));
   const outputs = await p.step(`Creating cloud resources with ${o.engine.name}`, () =>
@@ -168,25 +169,25 @@ export interface CloudDownResult {
  * Engine destroy, then the tag sweep — always, so resources the engine lost track of (or a destroy
  * that failed half-way) are still removed. Only resources tagged with this cluster's id are touched.
  */
-export async function downCloud(cluster: Cluster, state: ClusterState, o: Omit<CloudOptions, "engine"> & { engine?: Engine }): Promise<CloudDownResult> {
+export async function downCloud(ref: { id: string; cluster?: Cluster }, state: ClusterState, o: Omit<CloudOptions, "engine"> & { engine?: Engine }): Promise<CloudDownResult> {
   const p = o.progress;
   let engineError: string | undefined;
-  if (o.engine) {
+  if (o.engine && ref.cluster) {
     try {
-      await p.step(`Destroying with ${o.engine.name}`, () => o.engine!.destroy(engineContext(cluster, state, { ...o, engine: o.engine! })));
+      await p.step(`Destroying with ${o.engine.name}`, () => o.engine!.destroy(engineContext(ref.cluster!, state, { ...o, engine: o.engine! })));
     } catch (e) {
       engineError = (e as Error).message;
       p.info(`${o.engine.name} destroy failed; the tag sweep removes what is left`);
     }
   } else {
-    p.info("no engine available: removing the cluster's resources by tag only");
+    p.info("no engine state to destroy: removing the cluster's resources by tag");
   }
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
-  const sweep = await p.step(`Sweeping resources tagged uws-cluster-id=${cluster.id}`, () => sweepCluster(client, cluster.id, {
+  const sweep = await p.step(`Sweeping resources tagged uws-cluster-id=${ref.id}`, () => sweepCluster(client, ref.id, {
     onEvent: (e) => { if (e.type === "delete") p.info(`  deleted ${e.kind} ${e.name || e.id}`); },
   }));
   if (!sweep.ok) {
-    throw new StepError("Sweeping the cluster's resources", undefined, `${sweep.remaining.length} resource(s) still tagged uws-cluster-id=${cluster.id}: ${sweep.remaining.map((r) => `${r.kind} ${r.name || r.id}`).join(", ")}; run down again`);
+    throw new StepError("Sweeping the cluster's resources", undefined, `${sweep.remaining.length} resource(s) still tagged uws-cluster-id=${ref.id}: ${sweep.remaining.map((r) => `${r.kind} ${r.name || r.id}`).join(", ")}; run down again`);
   }
   rmSync(state.dir, { recursive: true, force: true });
   return { ...(engineError ? { engineError } : {}), sweep };

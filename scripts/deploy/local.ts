@@ -4,8 +4,8 @@
  * status for local clusters. The CLI verbs are thin wrappers around these.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "../../stacks/model/index.js";
 import { destroyLocal, isAlive, LocalRecord, LocalTarget, sweepLocal, type ProvisionedNode } from "../../stacks/local/index.js";
@@ -66,8 +66,22 @@ export function preflight(opts: { installDeps: boolean; uid?: number; log?: (s: 
   if (missing.length) {
     throw new PreflightError(`missing system packages for the local target: ${missing.join(" ")}. Install them with:\n  apt-get install -y ${missing.join(" ")}\nor re-run with --install-deps (as root)`);
   }
-  if (!existsSync(JOB_SERVER_BUNDLE)) {
-    throw new PreflightError(`the job server bundle ${JOB_SERVER_BUNDLE} is missing: run \`npm run build:runtime\` first`);
+  ensureJobServerBundle(opts.log);
+}
+
+/**
+ * The job server bundle the head runs (dist/runtime), built when missing or older than the runtime
+ * sources, so `up` works straight from a checkout.
+ */
+export function ensureJobServerBundle(log?: (s: string) => void): void {
+  const sources = resolve(REPO_ROOT, "runtime");
+  const newest = Math.max(...readdirSync(sources, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile()).map((d) => statSync(join(d.parentPath, d.name)).mtimeMs));
+  if (existsSync(JOB_SERVER_BUNDLE) && statSync(JOB_SERVER_BUNDLE).mtimeMs >= newest) return;
+  log?.("building the job server bundle (dist/runtime)");
+  const r = spawnSync(process.execPath, [resolve(REPO_ROOT, "runtime/build/bundle.mjs")], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  if (r.status !== 0 || !existsSync(JOB_SERVER_BUNDLE)) {
+    throw new PreflightError(`building the job server bundle failed (npm run build:runtime): ${(r.stderr || "").trim().slice(-500)}`);
   }
 }
 

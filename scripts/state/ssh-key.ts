@@ -1,17 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
-import ssh2 from "ssh2";
+import { existsSync } from "node:fs";
 import type { Cluster } from "../../stacks/model/index.js";
+import { ensureSshKey } from "../secrets/index.js";
 import type { ClusterState } from "./store.js";
 
 export interface ClusterKey {
   privateKeyPath: string;
+  /** Empty for an existing Nova keypair (its public half is already in the cloud). */
   publicKey: string;
 }
 
 /**
- * The cluster's SSH key: generated once per cluster (ed25519, OpenSSH format) and kept in the state
- * dir with mode 0600 (keypair mode generate), or the user's existing key file (mode existing; its
- * public half is not needed because the Nova keypair already exists).
+ * The key uws-cluster logs in with: the per-cluster generated key (keypair mode generate; kept in the
+ * state dir, 0600), or the user's key file for an existing Nova keypair.
  */
 export function clusterKey(cluster: Cluster, state: ClusterState): ClusterKey {
   if (cluster.keypair.mode === "existing") {
@@ -21,12 +21,6 @@ export function clusterKey(cluster: Cluster, state: ClusterState): ClusterKey {
     }
     return { privateKeyPath: path, publicKey: "" };
   }
-  const priv = state.path("ssh", "id_ed25519");
-  const pub = `${priv}.pub`;
-  if (!existsSync(priv) || !existsSync(pub)) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `uws-cluster ${cluster.name} ${cluster.id}` });
-    state.writeFile("ssh/id_ed25519", pair.private);
-    state.writeFile("ssh/id_ed25519.pub", pair.public + "\n");
-  }
-  return { privateKeyPath: priv, publicKey: readFileSync(pub, "utf8").trim() };
+  const k = ensureSshKey(state, `uws-cluster ${cluster.name} ${cluster.id}`);
+  return { privateKeyPath: k.privateKeyFile, publicKey: k.publicKey };
 }

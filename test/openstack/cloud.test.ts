@@ -8,7 +8,7 @@
  * real APIs; Keystone's OIDC federation endpoint is a stand-in inside that proxy (no identity
  * provider can be configured here) that hands out a real Keystone token.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -24,7 +24,10 @@ import { cloudStatus, formatStatus } from "../../scripts/openstack/status.js";
 import { listClusters, reap, sweepCluster } from "../../scripts/openstack/sweep.js";
 import { runCli } from "../../scripts/cli/run.js";
 import { startTestCloud, type TestCloud, type UserLogin } from "../harness/openstack/cloud.js";
-import { buildCluster, buildDecoys, testCluster, type Built, type Decoys } from "./build.js";
+import { buildCluster, buildDecoys, testCluster, testSpec, type Built, type Decoys } from "./build.js";
+import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
+import { ClusterState } from "../../scripts/state/store.js";
+import { sandbox, type Sandbox } from "../engines/standins.js";
 import { startFaultProxy } from "./fault-proxy.js";
 
 let cloud: TestCloud;
@@ -321,5 +324,82 @@ describe("reap and status", () => {
   it("reap without credentials is a clear error", async () => {
     const code = await runCli(["reap", "--json"], { env: { UWS_CLUSTER_HOME: home, HOME: home }, cwd: home, stdout: new Writable({ write(_c, _e, cb) { cb(); } }), stderr: new Writable({ write(_c, _e, cb) { cb(); } }) });
     expect(code).toBe(2);
+  });
+});
+
+/**
+ * The CLI verbs on the openstack target against the real API. `tofu` is a STAND-IN executable
+ * (test/engines/standins.ts) because the OpenStack provider cannot be downloaded here: the cluster's
+ * resources are created through the API as apply would (build.ts), and what `down` must achieve —
+ * engine destroy, then nothing tagged left, every decoy intact — is checked on the real cloud.
+ */
+describe("CLI on the openstack target: up pre-flight, status, down", () => {
+  let sb: Sandbox;
+  let home: string;
+  beforeAll(() => {
+    sb = sandbox(["tofu"], { ...envOf(cloud.demo), OS_CLOUD: undefined, OS_AUTH_TYPE: "password" });
+    home = mkdtempSync(join(tmpdir(), "uwsc-cli-os-"));
+  });
+  afterAll(() => { sb.cleanup(); rmSync(home, { recursive: true, force: true }); });
+
+  const cli = async (argv: string[]) => {
+    let out = "", err = "";
+    const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
+    const code = await runCli(argv, { env: { ...sb.env, UWS_CLUSTER_HOME: home }, cwd: home, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    return { code, out, err };
+  };
+  const specFile = (name: string, o: Parameters<typeof testSpec>[1]) => {
+    const f = join(home, `${name}.yaml`);
+    writeFileSync(f, testSpec(name, o));
+    return f;
+  };
+
+  it("up exits 3 listing what the project lacks, and creates nothing", async () => {
+    const before = (await scanProject(demo)).resources.length;
+    const nets = (await list(demo, "network")).length;
+    const r = await cli(["up", "--spec", specFile("cli-bad", { image: "no-such-image", cidr: "192.168.48.0/24" }), "--engine", "tofu", "--json"]);
+    expect(r.code).toBe(3);
+    const last = JSON.parse(r.out.trim().split("\n").pop()!);
+    expect(last).toMatchObject({ ok: false, error: { kind: "preflight" } });
+    expect(JSON.stringify(last.error.details)).toContain("no-such-image");
+    expect((await scanProject(demo)).resources.length).toBe(before);
+    expect((await list(demo, "network")).length).toBe(nets);
+    expect(sb.calls("tofu")).toEqual([]); // the engine never ran
+    expect(r.out + r.err).not.toContain(cloud.demo.password);
+  });
+
+  it("status and down --spec: engine destroy, then the sweep removes every tagged resource and no decoy", async () => {
+    const file = specFile("cli-one", { cidr: "192.168.49.0/24" });
+    const state = new ClusterState("cli-one", home);
+    const ident = state.identity();
+    const cluster = resolveCluster(parseSpec(readFileSync(file, "utf8")), ident);
+    const built = await buildCluster(demo, cluster);
+    const decoys = await buildDecoys(demo, cluster);
+    // What a real apply leaves: an engine state that lists resources, so down runs the engine's destroy.
+    mkdirSync(state.path("engine"), { recursive: true });
+    writeFileSync(state.path("engine", "terraform.tfstate"), JSON.stringify({ version: 4, resources: [{ type: "openstack_compute_instance_v2", name: "x", instances: [{}] }] }));
+
+    const st = await cli(["status", "--spec", file, "--json"]);
+    expect(st.code).toBe(0);
+    expect(JSON.parse(st.out)).toMatchObject({ ok: true, id: ident.id, clusters: [{ id: ident.id, name: "cli-one" }] });
+
+    const r = await cli(["down", "--spec", file, "--engine", "tofu", "--json"]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: ident.id, removed: true });
+    expect(sb.calls("tofu").map((c) => c.argv[0])).toContain("destroy");
+    expect(await noneExist(built.ids)).toEqual([]);
+    expect(await allExist(decoys.ids)).toEqual([]);
+    expect(existsSync(state.dir)).toBe(false);
+    expect((await cli(["status", "--spec", file, "--json"])).code).toBe(1);
+    // idempotent
+    expect((await cli(["down", "--spec", file, "--engine", "tofu", "--json"])).code).toBe(0);
+  });
+
+  it("down --name works with the local state lost: the cluster is found by its name tag", async () => {
+    const built = await buildCluster(demo, testCluster("cli-two", { cidr: "192.168.50.0/24" }));
+    const r = await cli(["down", "--name", "cli-two", "--json"]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: built.cluster.id, removed: true });
+    expect(await noneExist(built.ids)).toEqual([]);
   });
 });
