@@ -13,7 +13,7 @@ import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
 import { renderCluster } from "../render/index.js";
 import { slurmStates, type ReadinessLimits } from "../readiness/index.js";
 import { ensureSecrets, ensureSshKey, knownHosts, recordKnownHosts } from "../secrets/index.js";
-import { shCommand, SshPool, type SshHost } from "../ssh/index.js";
+import { shCommand, shq, SshPool, type SshHost } from "../ssh/index.js";
 import { ClusterState, stateRoot } from "../state/store.js";
 import { UsageError } from "../cli/args.js";
 import { loadCluster } from "../cli/load.js";
@@ -207,8 +207,15 @@ export function sshArgv(cluster: Cluster, state: ClusterState, nodeName: string,
   const node = cluster.nodes.find((n) => n.name === nodeName || n.name === `${cluster.name}-${nodeName}`);
   if (!node) throw Object.assign(new Error(`no node "${nodeName}" in cluster ${cluster.name}; nodes: ${cluster.nodes.map((n) => n.name).join(", ")}`), { exitCode: 2 });
   const key = ensureSshKey(state);
-  return ["ssh", "-i", key.privateKeyFile, "-o", `UserKnownHostsFile=${state.path("ssh/known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes",
-    "-o", "LogLevel=ERROR", ...(command.length ? [] : ["-t"]), `${cluster.sshUser}@${node.privateIp}`, ...(command.length ? ["--", shCommand(command)] : [])];
+  // Addresses as recorded at up: on the cloud the head is reached at its floating IP and compute
+  // nodes through it (ProxyJump), with the same verified host keys.
+  const recorded = knownHosts(state);
+  const addressOf = (name: string) => recorded.find((h) => h.name === name)?.address ?? cluster.nodes.find((n) => n.name === name)?.privateIp;
+  const address = addressOf(node.name);
+  if (!address) throw Object.assign(new Error(`no address recorded for ${node.name}: is cluster ${cluster.name} up? (uws-cluster status)`), { exitCode: 1 });
+  const opts = ["-i", key.privateKeyFile, "-o", `UserKnownHostsFile=${state.path("ssh/known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"];
+  const jump = cluster.target === "openstack" && node.role !== "head" ? ["-o", `ProxyCommand=ssh ${opts.map(shq).join(" ")} -W %h:%p ${cluster.sshUser}@${addressOf(cluster.head.name)}`] : [];
+  return ["ssh", ...opts, ...jump, ...(command.length ? [] : ["-t"]), `${cluster.sshUser}@${address}`, ...(command.length ? ["--", shCommand(command)] : [])];
 }
 
 /** A local cluster known only by name: its local names derive from the name alone. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { destroyLocal, LocalTarget, type ProvisionedNode } from "../../stacks/local/index.js";
 import { ensureSecrets, ensureSshKey, readSecret } from "../../scripts/secrets/index.js";
-import { SshPool, type SshHost } from "../../scripts/ssh/index.js";
+import { openTunnel, shq, SshPool, type SshHost } from "../../scripts/ssh/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-ssh-"));
@@ -60,6 +60,40 @@ describe("ssh pool and secrets on local nodes", () => {
     expect(out).toContain(sha256(big));
     expect(out.trim().split("\n").slice(-2)).toEqual(["a.conf", "big.bin"]); // no temporary file left
     expect((await pool.run(hosts[1]!, "stat -c '%a %U:%G' /etc/uws-probe/a.conf")).trim()).toBe("640 root:munge");
+  });
+
+  it("reaches compute nodes through the head as a jump host, host keys verified on both (the cloud path)", async () => {
+    const key = ensureSshKey(state);
+    const viaHead = new SshPool({ user: "root", privateKey: key.privateKey, jump: hosts[0]!, connectRetryMs: 5000 });
+    try {
+      expect((await viaHead.run(hosts[1]!, ["hostname"])).trim()).toBe(cluster.nodes[1]!.name);
+      // the compute node sees the connection coming from the head, not from this machine
+      expect((await viaHead.run(hosts[1]!, "echo ${SSH_CLIENT%% *}")).trim()).toBe(hosts[0]!.host);
+      const other = ssh2.utils.generateKeyPairSync("ed25519").public;
+      await expect(viaHead.run({ ...hosts[2]!, hostKey: other }, "true")).rejects.toThrow(/does not match the recorded key/);
+    } finally {
+      viaHead.close();
+    }
+  });
+
+  it("tunnels HTTP to a port on the node's loopback (how up reaches the cloud job server)", async () => {
+    // A one-line HTTP server inside the head, bound to its loopback only: unreachable from here without the tunnel.
+    const server = "require('http').createServer((q,r)=>r.end('hello from '+require('os').hostname())).listen(18080,'127.0.0.1')";
+    const pid = (await pool.run(hosts[0]!, `nohup ${shq(process.execPath)} -e ${shq(server)} </dev/null >/dev/null 2>&1 & echo $!`, { timeoutMs: 10_000 })).trim();
+    const tunnel = await openTunnel(pool, hosts[0]!, 18080);
+    try {
+      let body = "";
+      // The server may still be starting: retry, each attempt bounded.
+      for (let i = 0; i < 20 && !body; i++) {
+        body = await fetch(tunnel.url, { signal: AbortSignal.timeout(3000) }).then((r) => r.text(), () => "");
+        if (!body) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(body).toBe(`hello from ${cluster.head.name}`);
+      await expect(fetch(`http://${hosts[0]!.host}:18080`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    } finally {
+      await tunnel.close();
+      await pool.run(hosts[0]!, ["kill", pid]);
+    }
   });
 
   it("generates secrets once, stores them 0600 and keeps them across calls", () => {

@@ -17,7 +17,6 @@ export const ssh: Command = {
     if (!node) throw new UsageError("ssh needs a NODE, e.g. `uws-cluster ssh head --name local-demo`");
     const { cluster, state } = findCluster({ spec: str(args, "spec"), name: str(args, "name"), cwd: ctx.cwd, env: ctx.env, verb: "ssh" });
     if (!cluster) throw Object.assign(new Error(`no cluster ${state.name} (nothing recorded in ${state.dir}); run up first`), { exitCode: EXIT.failure });
-    if (cluster.target !== "local") throw Object.assign(new Error("the openstack target is not wired yet in ssh"), { exitCode: EXIT.failure });
     const argv = sshArgv(cluster, state, node, command);
     const interactive = command.length === 0;
     const r = spawnSync(argv[0]!, argv.slice(1), { stdio: interactive ? "inherit" : ["inherit", "pipe", "pipe"] });
