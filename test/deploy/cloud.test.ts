@@ -47,3 +47,16 @@ describe("service start on VMs", () => {
     expect(publicUrl(named, "198.51.100.7")).toBe("https://jobs.example.org");
   });
 });
+
+describe("user-data lets up connect the way it does", () => {
+  it("allows key-only root logins and prints the host keys to the console on every node", async () => {
+    const { parse } = await import("yaml");
+    const { renderCluster } = await import("../../scripts/render/index.js");
+    const cluster = resolveCluster(validateSpec(openstackSpec()), { id: "0123456789ab" });
+    for (const b of renderCluster(cluster)) {
+      const doc = parse(b.userData);
+      expect(doc.disable_root, b.node.name).toBe(false);
+      expect(doc.ssh, b.node.name).toEqual({ emit_keys_to_console: true });
+    }
+  });
+});
