@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNTIME_PKGS=(slurmctld slurmd slurm-client munge openssh-server openssh-client iproute2 util-linux procps)
-TEST_PKGS=(nginx-light cloud-init libxml2-utils python3-pyvo)
+TEST_PKGS=(nginx-light cloud-init libxml2-utils python3 python3-pyvo openssl curl)
 pkgs=("${RUNTIME_PKGS[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${TEST_PKGS[@]}")
 
