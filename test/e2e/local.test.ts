@@ -1,7 +1,7 @@
 // End to end on the local target, real everything (namespaces, sshd, munge, slurmctld/slurmd, the
 // job server bundle): `up` over the CLI → UWS jobs over HTTP reporting the Slurm node they ran on →
-// one job on each compute node → slurmd killed during a job → the job ends in ERROR → `down` →
-// nothing of the cluster left on this host. Needs root.
+// one job on each compute node → `down` → nothing of the cluster left on this host (the slurmd-kill
+// fault is in faults.test.ts). Needs root.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

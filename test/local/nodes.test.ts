@@ -54,7 +54,9 @@ describe("local nodes", () => {
 
   it("nodes reach each other on the bridge and the host reaches them at their IPs", async () => {
     const c1 = a.cluster.computes[0]!;
-    expect(inNode(target, a.cluster.head.name, `exec 3<>/dev/tcp/${c1.privateIp}/22; head -c 7 <&3`)).toBe("SSH-2.0");
+    // Bounded retry: a node's sshd may still be binding its port when provisioning returns.
+    const probe = `for i in $(seq 50); do exec 3<>/dev/tcp/${c1.privateIp}/22 2>/dev/null && break; sleep 0.05; done; head -c 7 <&3`;
+    expect(inNode(target, a.cluster.head.name, probe)).toBe("SSH-2.0");
     const banner = await new Promise<string>((resolve, reject) => {
       const s = connect(22, a.cluster.head.privateIp!);
       s.once("data", (b) => { resolve(b.toString().slice(0, 7)); s.destroy(); }).once("error", reject);
