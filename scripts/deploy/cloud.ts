@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Cluster, ClusterNode } from "../../stacks/model/index.js";
-import type { Engine, EngineContext, EngineEvent } from "../engines/index.js";
+import type { BackendConfig, Engine, EngineContext, EngineEvent } from "../engines/index.js";
 import { connectCloud } from "../openstack/connect.js";
 import type { OpenStackClient } from "../openstack/client.js";
 import { listServers } from "../openstack/compute.js";
@@ -37,6 +37,8 @@ export interface CloudOptions {
   /** Cloud in clouds.yaml (default: $OS_CLOUD, else OS_* variables). */
   cloud?: string;
   parallelism?: number;
+  /** Engine state backend (local in the state dir by default). */
+  backend?: BackendConfig;
   limits?: Partial<ReadinessLimits>;
   /** How long to wait for first boot (host keys, SSH, cloud-init). */
   bootTimeoutMs?: number;
@@ -52,7 +54,7 @@ export interface CloudUpResult extends DeployResult {
 
 export function engineContext(cluster: Cluster, state: ClusterState, o: CloudOptions, extra: Partial<EngineContext> = {}): EngineContext {
   return {
-    cluster, workDir: state.path("engine"), env: o.env, parallelism: o.parallelism,
+    cluster, workDir: state.path("engine"), env: o.env, parallelism: o.parallelism, ...(o.backend ? { backend: o.backend } : {}),
     onEvent: (e: EngineEvent) => { if (e.type === "retry") o.progress.info(`${e.engine} ${e.step}: transient failure (${e.reason}), retrying in ${Math.round(e.delayMs / 1000)} s`); },
     ...extra,
   };

@@ -1,7 +1,7 @@
 import { str } from "../args.js";
 import { downCloud, findCloudClusterId } from "../../deploy/cloud.js";
 import { Progress } from "../../deploy/progress.js";
-import { selectEngine, type Engine, type EngineChoice } from "../../engines/index.js";
+import { parseBackendUrl, selectEngine, type Engine, type EngineChoice } from "../../engines/index.js";
 import { existsSync, rmSync } from "node:fs";
 import { emit, EXIT, type Command, type CommandContext } from "../command.js";
 import type { ParsedArgs } from "../args.js";
@@ -20,6 +20,7 @@ export const down: Command = {
     { name: "name", type: "string", help: "cluster name (alone, or overriding the spec's)" },
     { name: "engine", type: "string", help: "openstack target: the engine that created it (auto: tofu, else terraform)", default: "auto" },
     { name: "cloud", type: "string", help: "openstack target: cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)" },
+    { name: "backend", type: "string", help: "openstack target: the engine state backend given to up (or $UWS_CLUSTER_BACKEND)" },
   ],
   details: [
     "Local target: stops every process it started (by PID), deletes namespaces, veths, bridge, mounts, the shared",
@@ -46,7 +47,8 @@ export const down: Command = {
 
 async function downOpenstack(state: ClusterState, cluster: Cluster | undefined, args: ParsedArgs, ctx: CommandContext): Promise<number | undefined> {
   const progress = Progress.for(ctx.stdout as NodeJS.WritableStream & { isTTY?: boolean }, ctx.json);
-  const o = { env: ctx.env, cwd: ctx.cwd, cloud: str(args, "cloud"), progress };
+  const backendUrl = str(args, "backend") ?? ctx.env.UWS_CLUSTER_BACKEND;
+  const o = { env: ctx.env, cwd: ctx.cwd, cloud: str(args, "cloud"), progress, ...(backendUrl ? { backend: parseBackendUrl(backendUrl) } : {}) };
   // Without saved state the id in the spec's model is a throw-away: find the real one by the name tag.
   const known = cluster && state.peekIdentity() ? cluster : undefined;
   const id = known ? known.id : await findCloudClusterId(o, state.name);

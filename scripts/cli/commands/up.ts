@@ -4,7 +4,7 @@ import { loadCluster } from "../load.js";
 import { curlExample, preflight, upLocal } from "../../deploy/local.js";
 import { fmtMs, Progress, StepError } from "../../deploy/progress.js";
 import { upCloud } from "../../deploy/cloud.js";
-import { selectEngine, type EngineChoice } from "../../engines/index.js";
+import { parseBackendUrl, selectEngine, type EngineChoice } from "../../engines/index.js";
 import type { CommandContext } from "../command.js";
 import type { ParsedArgs } from "../args.js";
 import type { Loaded } from "../load.js";
@@ -20,6 +20,7 @@ export const up: Command = {
     { name: "engine", type: "string", help: "openstack target: auto (tofu, else terraform), tofu, terraform or pulumi", default: "auto" },
     { name: "cloud", type: "string", help: "openstack target: cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)" },
     { name: "parallelism", type: "string", help: "openstack target: concurrent resource operations of the engine", default: "10" },
+    { name: "backend", type: "string", help: "openstack target: engine state backend: local (default, in the state dir), s3://BUCKET/KEY?endpoint=URL, swift://CONTAINER/KEY?endpoint=URL or an http(s) URL; also $UWS_CLUSTER_BACKEND. Credentials only from the environment" },
   ],
   details: [
     "Ready means: every Slurm node idle, the job server healthy, and a canary UWS job COMPLETED on a compute node.",
@@ -64,7 +65,9 @@ async function upOpenstack({ cluster, state }: Loaded, args: ParsedArgs, ctx: Co
   const progress = Progress.for(ctx.stdout as NodeJS.WritableStream & { isTTY?: boolean }, ctx.json);
   progress.info(`Creating cluster ${cluster.name} (${cluster.id}) on OpenStack with ${engine.name}: 1 head + ${cluster.computes.length} compute`);
   try {
-    const r = await upCloud(cluster, state, { engine, progress, env: ctx.env, cwd: ctx.cwd, cloud: str(args, "cloud"), parallelism });
+    const backendUrl = str(args, "backend") ?? ctx.env.UWS_CLUSTER_BACKEND;
+    const backend = backendUrl ? parseBackendUrl(backendUrl) : undefined;
+    const r = await upCloud(cluster, state, { engine, progress, env: ctx.env, cwd: ctx.cwd, cloud: str(args, "cloud"), parallelism, ...(backend ? { backend } : {}) });
     const curl = `curl -sS -k -L -H "Authorization: Bearer $(cat ${r.adminTokenFile})" -d PHASE=RUN ${r.url}/uws/hello`;
     progress.emit({ ok: true, name: cluster.name, id: cluster.id, url: r.url, headPublicIp: r.headPublicIp, nodes: r.nodes, canary: r.readiness.canary, timings: r.timings, totalMs: r.totalMs, adminTokenFile: r.adminTokenFile, curl });
     progress.info([
