@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian/Ubuntu machine: Debian packages (as root), then the npm dependencies.
 #   bash scripts/setup.sh           what `uws-cluster` needs to run (synth, render, serve, up --target local)
-#   bash scripts/setup.sh --test    also what the test suite needs (nginx, cloud-init, xmllint, pyvo, OpenStack test cloud)
+#   bash scripts/setup.sh --test    also what the test suite needs (nginx, cloud-init, xmllint, pyvo, systemd-analyze, OpenStack test cloud)
 # Idempotent: installed packages are skipped. Daemons are never started by package installs
 # (policy-rc.d): uws-cluster starts what it needs itself, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNTIME_PKGS=(slurmctld slurmd slurm-client munge openssh-server openssh-client iproute2 util-linux procps)
-TEST_PKGS=(nginx-light cloud-init libxml2-utils python3 python3-pyvo openssl curl)
+TEST_PKGS=(nginx-light cloud-init libxml2-utils python3 python3-pyvo openssl curl systemd)
 pkgs=("${RUNTIME_PKGS[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${TEST_PKGS[@]}")
 

@@ -5,7 +5,7 @@
  * secrets, start services, readiness gate through an SSH tunnel). down: engine destroy, then a sweep
  * of everything tagged with the cluster id (works with the engine state lost). status: by tag.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Cluster, ClusterNode } from "../../stacks/model/index.js";
 import type { BackendConfig, Engine, EngineContext, EngineEvent } from "../engines/index.js";
@@ -18,6 +18,7 @@ import { cloudStatus, type CloudStatus } from "../openstack/status.js";
 import { listClusters, sweepCluster, type SweepResult } from "../openstack/sweep.js";
 import type { ReadinessLimits } from "../readiness/index.js";
 import { renderCluster } from "../render/index.js";
+import { JOBSERVER_FILES } from "../render/paths.js";
 import { ensureSecrets, recordKnownHosts } from "../secrets/index.js";
 import { openTunnel, shq, SshPool, type PushFile, type SshHost } from "../ssh/index.js";
 import { clusterKey } from "../state/ssh-key.js";
@@ -27,7 +28,7 @@ import { ensureJobServerBundle, JOB_SERVER_BUNDLE, MODEL_FILE } from "./local.js
 import { StepError, type Progress } from "./progress.js";
 
 /** Where the job server bundle lands on the head (the rendered systemd unit runs it from there). */
-export const REMOTE_BUNDLE_DIR = "/opt/uws-server";
+export const REMOTE_BUNDLE_DIR = JOBSERVER_FILES.installDir;
 
 export interface CloudOptions {
   engine: Engine;
@@ -94,7 +95,7 @@ export async function upCloud(cluster: Cluster, state: ClusterState, o: CloudOpt
   const pool = new SshPool({ user: "root", privateKey: readFileSync(key.privateKeyPath), jump: hosts[0]!, connectRetryMs: bootMs, readyTimeoutMs: 20_000 });
   const tunnels: { close(): Promise<void> }[] = [];
   try {
-    await p.step("Waiting for cloud-init to finish on every node", () => pool.forEach(hosts, (h) => waitCloudInit(pool, h, bootMs)));
+    await p.step("Waiting for cloud-init to finish on every node", () => pool.forEach(hosts, (h) => waitCloudInit(pool, h, bootMs, (s) => p.info(s))));
     await p.step("Installing the job server on the head", () => installJobServer(pool, hosts[0]!));
     const bundles = renderCluster(cluster, { addresses: Object.fromEntries(hosts.map((h, i) => [h.name, outputs.privateIps[h.name] ?? cluster.nodes[i]!.privateIp!])), headPublicIp: outputs.headPublicIp });
     const tunnel = await openTunnel(pool, hosts[0]!, cluster.jobserver.port);
@@ -127,21 +128,55 @@ async function serversByName(client: OpenStackClient, cluster: Cluster): Promise
   return byName;
 }
 
+/**
+ * What `cloud-init status --wait` exit code means. Since cloud-init 23.4 (Debian 13, upstream
+ * builds) 2 is "done, with recoverable errors" (a warning or deprecated key is enough); only 1
+ * (and anything that is not an exit code) means first boot failed. 22.4 (Debian 12) knows 0 and 1.
+ */
+export function cloudInitVerdict(code: number | null): "done" | "degraded" | "failed" {
+  return code === 0 ? "done" : code === 2 ? "degraded" : "failed";
+}
+
 /** cloud-init's own verdict; its detail is reported when first boot failed. */
-export async function waitCloudInit(pool: SshPool, h: SshHost, timeoutMs: number): Promise<void> {
+export async function waitCloudInit(pool: SshPool, h: SshHost, timeoutMs: number, info?: (s: string) => void): Promise<void> {
   const r = await pool.exec(h, "cloud-init status --wait --long", { timeoutMs });
-  if (r.code !== 0) {
-    throw new Error(`cloud-init failed on ${h.name} (exit ${r.code}): ${(r.stdout + r.stderr).trim().split("\n").slice(-8).join(" | ")}; full log: uws-cluster ssh ${h.name} -- cat /var/log/cloud-init-output.log`);
-  }
+  const verdict = cloudInitVerdict(r.code);
+  if (verdict === "degraded") info?.(`${h.name}: cloud-init finished with recoverable errors (uws-cluster ssh ${h.name} -- cloud-init status --long)`);
+  if (verdict !== "failed") return;
+  // `status --long` names only the failed module (scripts-user for uws-node-setup); the script's own
+  // message is in the output log.
+  const log = await pool.exec(h, "tail -n 12 /var/log/cloud-init-output.log", { timeoutMs: 20_000 }).catch(() => undefined);
+  const lines = (s: string, n: number) => s.trim().split("\n").slice(-n).join(" | ");
+  throw new Error(`cloud-init failed on ${h.name} (exit ${r.code ?? r.signal}): ${lines(r.stdout + r.stderr, 8)}`
+    + (log?.code === 0 && log.stdout.trim() ? `; end of /var/log/cloud-init-output.log: ${lines(log.stdout, 12)}` : "")
+    + `; full log: uws-cluster ssh ${h.name} -- cat /var/log/cloud-init-output.log`);
 }
 
 /** The job server bundle (npm run build:runtime) copied to the head, with its native dependency installed there. */
 async function installJobServer(pool: SshPool, head: SshHost): Promise<void> {
-  const files: PushFile[] = listFiles(join(JOB_SERVER_BUNDLE, "..")).map((f) => ({
-    path: `${REMOTE_BUNDLE_DIR}/${f.rel}`, content: readFileSync(f.abs), mode: "0644", owner: "root:root",
+  await pool.push(head, bundleFiles(join(JOB_SERVER_BUNDLE, "..")));
+  await pool.run(head, jobServerInstallCommand(), { timeoutMs: 600_000 });
+}
+
+/** The bundle's files as pushed to the head. */
+export function bundleFiles(dir: string): PushFile[] {
+  return listFiles(dir).map((f) => ({
+    path: `${REMOTE_BUNDLE_DIR}/${f.rel}`, content: readFileSync(f.abs), owner: "root:root",
+    // Job helpers (definitions/hello.sh, node-info.sh) are copied into each job's work dir with their
+    // mode and run on a compute node: without the executable bit the canary job fails (exit 126).
+    mode: statSync(f.abs).mode & 0o111 ? "0755" : "0644",
   }));
-  await pool.push(head, files);
-  await pool.run(head, `cd ${shq(REMOTE_BUNDLE_DIR)} && npm install --omit=dev --no-audit --no-fund --loglevel=error`, { timeoutMs: 600_000 });
+}
+
+/**
+ * `npm install` of the bundle's native dependency (better-sqlite3) on the head. A root SSH exec
+ * gets sshd's fixed PATH and no login profile, and install-node.sh links only `node` into
+ * /usr/local/bin: npm is run by its absolute path in the unpacked tarball, with that bin folder
+ * first on PATH for npm's `#!/usr/bin/env node` and the package's install script.
+ */
+export function jobServerInstallCommand(dir: string = REMOTE_BUNDLE_DIR, nodeHome: string = JOBSERVER_FILES.nodeHome): string {
+  const bin = `${nodeHome}/bin`;
+  return `cd ${shq(dir)} && PATH=${shq(bin)}:"$PATH" ${shq(`${bin}/npm`)} install --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error`;
 }
 
 function listFiles(dir: string): { abs: string; rel: string }[] {

@@ -50,6 +50,8 @@ export function slurmView(cluster: Cluster, node: ClusterNode, book: AddressBook
     controller: { name: cluster.head.name, addr: book.of(cluster.head) },
     ports: { ...SLURM_PORTS },
     slurmUser: "slurm",
+    // The oldest Slurm whose slurmd runs jobs under cgroup v2 (node setup refuses older images).
+    minVersion: "22.05",
     authInfo: null as string | null,
     paths: { ...SLURM_PATHS },
     local,

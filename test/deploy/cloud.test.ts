@@ -1,8 +1,15 @@
 // Pure parts of the cloud target's after-apply path (the rest needs a booting VM, which the test
 // cloud's fake driver cannot give: it is covered on the local target, which shares the pipeline).
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
-import { publicUrl, systemdStart } from "../../scripts/deploy/cloud.js";
+import { bundleFiles, cloudInitVerdict, jobServerInstallCommand, publicUrl, REMOTE_BUNDLE_DIR, systemdStart } from "../../scripts/deploy/cloud.js";
+import { renderCluster } from "../../scripts/render/index.js";
+import { JOBSERVER_FILES } from "../../scripts/render/paths.js";
 import { hostKeysFromConsole } from "../../scripts/openstack/console.js";
 import { openstackSpec } from "../helpers/specs.js";
 
@@ -57,6 +64,79 @@ describe("user-data lets up connect the way it does", () => {
       const doc = parse(b.userData);
       expect(doc.disable_root, b.node.name).toBe(false);
       expect(doc.ssh, b.node.name).toEqual({ emit_keys_to_console: true });
+    }
+  });
+});
+
+describe("cloud-init's verdict", () => {
+  it("exit 2 (cloud-init >= 23.4: done with recoverable errors, e.g. a warning) is not a failed boot; 1 and no exit code are", () => {
+    expect(cloudInitVerdict(0)).toBe("done");
+    expect(cloudInitVerdict(2)).toBe("degraded");
+    expect(cloudInitVerdict(1)).toBe("failed");
+    expect(cloudInitVerdict(null)).toBe("failed");
+  });
+});
+
+describe("installing the job server on the head", () => {
+  // sshd gives a root exec this fixed PATH (Debian's --with-superuser-path) and no login profile.
+  const SSHD_ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+  it("runs npm from the Node.js install-node.sh unpacks, which is not on a root SSH exec's PATH", () => {
+    const cluster = resolveCluster(validateSpec(openstackSpec()), { id: "0123456789ab" });
+    const head = renderCluster(cluster)[0]!;
+    const installNode = String(head.files.find((f) => f.path === JOBSERVER_FILES.installNode)!.content);
+    // install-node.sh unpacks the release tarball (bin/node, bin/npm) into nodeHome and links only node.
+    expect(installNode).toContain(`-C ${JOBSERVER_FILES.nodeHome} --strip-components=1`);
+    expect(installNode).toContain(`ln -sf ${JOBSERVER_FILES.nodeHome}/bin/node ${JOBSERVER_FILES.nodeBin}`);
+    expect(SSHD_ROOT_PATH.split(":")).not.toContain(`${JOBSERVER_FILES.nodeHome}/bin`);
+    const cmd = jobServerInstallCommand();
+    expect(cmd).toContain(`${JOBSERVER_FILES.nodeHome}/bin/npm install --omit=dev`);
+    expect(cmd).toMatch(new RegExp(`^cd ${REMOTE_BUNDLE_DIR} && `));
+  });
+
+  it("the command works with no npm or node on PATH (this machine's real node and npm laid out like the release tarball)", () => {
+    const t = mkdtempSync(join(tmpdir(), "uwsc-npm-"));
+    try {
+      const nodeHome = join(t, "node");
+      mkdirSync(join(nodeHome, "bin"), { recursive: true });
+      symlinkSync(process.execPath, join(nodeHome, "bin/node"));
+      // The tarball's bin/npm is a symlink to lib/node_modules/npm/bin/npm-cli.js, as here.
+      const npmCli = realpathSync(spawnSync("sh", ["-c", "command -v npm"], { encoding: "utf8" }).stdout.trim());
+      symlinkSync(npmCli, join(nodeHome, "bin/npm"));
+      const pkg = join(t, "opt uws-server");
+      mkdirSync(pkg);
+      writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "t", version: "1.0.0", private: true, dependencies: {} }));
+      mkdirSync(join(t, "empty"));
+      const run = (command: string) => spawnSync("/bin/sh", ["-c", command], { env: { HOME: t, PATH: join(t, "empty") }, encoding: "utf8", timeout: 60_000 });
+      const r = run(jobServerInstallCommand(pkg, nodeHome));
+      expect(r.status, r.stderr).toBe(0);
+      expect(readdirSync(pkg)).toContain("package-lock.json");
+      // What up ran before: a bare `npm`, not found (exit 127) on such a PATH.
+      expect(run(`cd '${pkg}' && npm install --omit=dev`).status).toBe(127);
+    } finally {
+      rmSync(t, { recursive: true, force: true });
+    }
+  });
+
+  it("job helper scripts keep their executable bit (they are copied into work dirs and run on compute nodes)", () => {
+    const t = mkdtempSync(join(tmpdir(), "uwsc-bundle-"));
+    try {
+      mkdirSync(join(t, "definitions"));
+      const defs = "runtime/definitions";
+      for (const f of readdirSync(defs)) {
+        writeFileSync(join(t, "definitions", f), readFileSync(join(defs, f)));
+        chmodSync(join(t, "definitions", f), f.endsWith(".sh") ? 0o755 : 0o644);
+      }
+      writeFileSync(join(t, "uws-server.mjs"), "");
+      const pushed = new Map(bundleFiles(t).map((f) => [f.path, f.mode]));
+      expect(pushed.get(`${REMOTE_BUNDLE_DIR}/uws-server.mjs`)).toBe("0644");
+      const helpers = readdirSync(defs).filter((f) => f.endsWith(".yaml"))
+        .map((f) => parseYaml(readFileSync(join(defs, f), "utf8")).command.executable as string)
+        .filter((e) => e.startsWith("./"));
+      expect(helpers.length).toBeGreaterThan(0);
+      for (const h of helpers) expect(pushed.get(`${REMOTE_BUNDLE_DIR}/definitions/${h.slice(2)}`), h).toBe("0755");
+    } finally {
+      rmSync(t, { recursive: true, force: true });
     }
   });
 });

@@ -37,7 +37,7 @@ describe("cloud-init user-data (checked by the real `cloud-init schema`)", () =>
     const [head, compute] = renderCluster(example("openstack"));
     const h = parseYaml(head!.userData);
     const c = parseYaml(compute!.userData);
-    expect(h.packages).toEqual(expect.arrayContaining(["munge", "slurmctld", "nfs-kernel-server", "nginx-light", "curl", "xz-utils"]));
+    expect(h.packages).toEqual(expect.arrayContaining(["munge", "slurmctld", "nfs-kernel-server", "nginx", "curl", "xz-utils"]));
     expect(h.packages).not.toContain("certbot");
     expect(parseYaml(renderCluster(aaiDns())[0]!.userData).packages).toContain("certbot");
     expect(c.packages).toEqual(expect.arrayContaining(["munge", "slurmd", "nfs-common"]));
