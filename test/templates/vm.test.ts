@@ -2,7 +2,7 @@
 // verifier, sshd -t on the drop-in under Debian's default sshd_config, and node setup's Slurm check
 // run by sh against this machine's real slurmctld (Debian 12's 22.05) and stand-in version outputs.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -10,9 +10,9 @@ import { REMOTE_BUNDLE_DIR } from "../../scripts/deploy/cloud.js";
 import { renderCluster, type NodeBundle } from "../../scripts/render/index.js";
 import { templates } from "../../scripts/render/engine.js";
 import { JOBSERVER_FILES, NODE_FILES } from "../../scripts/render/paths.js";
-import { slurmView, addressBook } from "../../scripts/render/views.js";
+import { slurmView, addressBook, nginxView } from "../../scripts/render/views.js";
 import { ALL_SPECS, example } from "../render/fixtures.js";
-import { tempDir } from "./tools.js";
+import { selfSignedCert, tempDir } from "./tools.js";
 
 const dir = tempDir("vm");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,5 +136,38 @@ describe("node setup refuses a Slurm without cgroup v2 support", () => {
       expect(s.indexOf("slurm_version=$(")).toBeGreaterThan(-1);
       expect(s.indexOf("slurm_version=$(")).toBeLessThan(s.indexOf("systemctl enable slurm"));
     }
+  });
+});
+
+describe("nginx site inside Debian's own nginx.conf (nginx -t)", () => {
+  /** The package's nginx.conf with its paths moved into a temporary prefix; the site in conf.d as the head has it. */
+  function debianNginx(name: string, withDefaultSite: boolean) {
+    const p = join(dir, name);
+    mkdirSync(join(p, "conf.d"), { recursive: true });
+    mkdirSync(join(p, "sites-enabled"), { recursive: true });
+    mkdirSync(join(p, "log"), { recursive: true });
+    copyFileSync("/etc/nginx/mime.types", join(p, "mime.types"));
+    const conf = readFileSync("/etc/nginx/nginx.conf", "utf8")
+      .replace(/^include \/etc\/nginx\/modules-enabled\/.*$/m, "") // dynamic modules: the site uses core ones only
+      .replaceAll("/etc/nginx/", `${p}/`).replaceAll("/var/log/nginx/", `${p}/log/`).replace("/run/nginx.pid", `${p}/nginx.pid`);
+    writeFileSync(join(p, "nginx.conf"), conf);
+    const c = example("openstack");
+    const view = nginxView(c, addressBook(c));
+    const cert = selfSignedCert(p);
+    writeFileSync(join(p, "conf.d", "uws-cluster.conf"), templates().render("nginx/uws-cluster.conf", { ...view, tls: { ...view.tls, cert: cert.cert, key: cert.key } }));
+    // The package's default site, which nginx/setup.sh removes before the first reload.
+    if (withDefaultSite) copyFileSync("/etc/nginx/sites-available/default", join(p, "sites-enabled", "default"));
+    return spawnSync("nginx", ["-t", "-p", p, "-e", join(p, "log", "error.log"), "-c", join(p, "nginx.conf")], { encoding: "utf8" });
+  }
+
+  it("is accepted once node setup has removed the package's default site", () => {
+    const r = debianNginx("debian-nginx", false);
+    expect(r.status, r.stderr).toBe(0);
+    expect(nodeSetup(renderCluster(example("openstack"))[0]!)).toContain("rm -f /etc/nginx/sites-enabled/default");
+  });
+  it("is refused beside the default site (why setup removes it: two default servers on port 80)", () => {
+    const r = debianNginx("debian-nginx-default", true);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("duplicate default server");
   });
 });
