@@ -89,7 +89,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const log = (m: string, extra?: Record<string, unknown>) => app.log.warn(extra ?? {}, m);
 
   const key = loadOrCreateKey(config.jobSecretFile ?? join(data, "job-secret.key"));
-  const db = new JobsDb(join(data, "uws.sqlite"));
+  const db = new JobsDb(join(data, "uws.sqlite"), {
+    backgroundCheckpoints: true,
+    onCheckpointError: (e) => app.log.warn({ err: e }, "WAL checkpoint worker failed; falling back to inline checkpoints"),
+  });
   const service = new JobService(db, definitions, {
     workDir,
     defaultLifetimeSec: config.jobLifetime,
@@ -128,7 +131,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     return reply.code(status).type("text/plain; charset=utf-8").send((status === 500 ? "internal error" : err.message) + "\n");
   });
 
-  app.get("/health", async () => ({ ok: true, executor: executor.name, version: RUNTIME_VERSION }));
+  app.get("/health", async () => ({ ok: true, executor: executor.name, version: RUNTIME_VERSION, walCheckpoints: db.backgroundCheckpoints() }));
 
   // Jobs report "something changed" with their per-job secret; the server then asks the executor.
   app.post("/callback/jobs/:id", async (req, reply) => {
@@ -148,7 +151,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
 
   app.addHook("onClose", async () => {
     await service.close();
-    db.close();
+    await db.close();
   });
 
   app.uws.reconciled = await service.reconcile();

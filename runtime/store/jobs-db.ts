@@ -1,6 +1,7 @@
 // The job table in SQLite (WAL). Statements are prepared once; list queries are prepared once per
 // filter shape and cached. Times are epoch milliseconds.
 import Database from "better-sqlite3";
+import { Checkpointer } from "./checkpointer.js";
 import type { ParamValue } from "../jobdefs/params.js";
 
 export type Phase = "PENDING" | "QUEUED" | "EXECUTING" | "COMPLETED" | "ERROR" | "ABORTED" | "UNKNOWN" | "HELD" | "SUSPENDED" | "ARCHIVED";
@@ -76,9 +77,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   exec_ref TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_d_o_p_c ON jobs(definition, owner, phase, created);
-CREATE INDEX IF NOT EXISTS jobs_d_o_c ON jobs(definition, owner, created);
 CREATE INDEX IF NOT EXISTS jobs_d_p_c ON jobs(definition, phase, created);
-CREATE INDEX IF NOT EXISTS jobs_d_c ON jobs(definition, created);
+-- Every index costs a WAL frame per creation; lists without a PHASE filter are merged from the
+-- per-phase ranges above (see list()), so these two are no longer needed.
+DROP INDEX IF EXISTS jobs_d_o_c;
+DROP INDEX IF EXISTS jobs_d_c;
 CREATE INDEX IF NOT EXISTS jobs_destruction ON jobs(destruction) WHERE destruction IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs(phase) WHERE phase IN ('QUEUED','EXECUTING','HELD','SUSPENDED');
 `;
@@ -104,12 +107,49 @@ function rowToJob(r: any): Job {
   };
 }
 
+/** Every phase but ARCHIVED: what a job list shows without a PHASE filter. */
+const LISTED_BY_DEFAULT: Phase[] = PHASES.filter((p) => p !== "ARCHIVED");
+
+interface ListRow extends JobRefRow {
+  seq: number;
+}
+
+/** Merges runs each sorted by (created, seq), ascending or descending, keeping at most `limit`. */
+function mergeRuns(runs: ListRow[][], descending: boolean, limit?: number): ListRow[] {
+  if (runs.length === 0) return [];
+  if (runs.length === 1) return limit === undefined ? runs[0]! : runs[0]!.slice(0, limit);
+  const before = (a: ListRow, b: ListRow) => {
+    const c = a.created - b.created || a.seq - b.seq;
+    return descending ? c > 0 : c < 0;
+  };
+  const out: ListRow[] = [];
+  const pos = runs.map(() => 0);
+  const max = limit ?? Infinity;
+  while (out.length < max) {
+    let best = -1;
+    for (let i = 0; i < runs.length; i++) {
+      const r = runs[i]![pos[i]!];
+      if (r && (best < 0 || before(r, runs[best]![pos[best]!]!))) best = i;
+    }
+    if (best < 0) break;
+    out.push(runs[best]![pos[best]!++]!);
+  }
+  return out;
+}
+
 export class JobsDb {
   readonly db: Database.Database;
   private readonly st: Record<string, Database.Statement>;
   private readonly listCache = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
+  private readonly checkpointer?: Checkpointer;
+
+  /**
+   * `backgroundCheckpoints` (the server): WAL checkpoints run on a worker thread; the inline
+   * auto-checkpoint stays as a fallback at a higher threshold so the WAL stays bounded even if the
+   * worker cannot keep up.
+   */
+  constructor(file: string, opts: { backgroundCheckpoints?: boolean; onCheckpointError?: (e: Error) => void } = {}) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     // NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only a power
@@ -117,6 +157,11 @@ export class JobsDb {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    if (opts.backgroundCheckpoints) {
+      this.db.pragma("wal_autocheckpoint = 10000");
+      this.db.pragma("journal_size_limit = 67108864");
+      this.checkpointer = new Checkpointer(file, opts.onCheckpointError ?? (() => {}));
+    }
     this.st = {
       insert: this.db.prepare(
         `INSERT INTO jobs (id, definition, owner, run_id, phase, created, duration, destruction, params) VALUES (?,?,?,?,?,?,?,?,?)`,
@@ -218,43 +263,53 @@ export class JobsDb {
     return (this.st.count!.get() as any).n;
   }
 
-  /** Job references for a list request; newest first when LAST is given, else oldest first. */
+  /**
+   * Job references for a list request; newest first when LAST is given, else oldest first.
+   * One indexed range per phase (definition, [owner,] phase, created — the rowid `seq` ends every
+   * index entry), merged here: a union of phases never needs a sort of every matching row, and
+   * LAST=n reads at most n rows per phase.
+   */
   list(f: ListFilter): JobRefRow[] {
-    const where = ["definition = ?"];
-    const args: unknown[] = [f.definition];
-    let shape = "d";
-    if (f.owner !== undefined) {
-      where.push(f.owner === null ? "owner IS NULL" : "owner = ?");
-      if (f.owner !== null) args.push(f.owner);
-      shape += f.owner === null ? "N" : "o";
+    const phases = f.phases && f.phases.length ? [...new Set(f.phases)] : LISTED_BY_DEFAULT;
+    const newest = f.last !== undefined;
+    const st = this.listStatement(f.owner === undefined ? "any" : f.owner === null ? "null" : "owner", f.after !== undefined, newest);
+    const runs: ListRow[][] = [];
+    for (const phase of phases) {
+      const args: unknown[] = [f.definition];
+      if (f.owner !== undefined && f.owner !== null) args.push(f.owner);
+      args.push(phase);
+      if (f.after !== undefined) args.push(f.after);
+      if (newest) args.push(f.last);
+      const rows = st.all(...args) as ListRow[];
+      if (rows.length) runs.push(rows);
     }
-    if (f.phases && f.phases.length) {
-      where.push(`phase IN (${f.phases.map(() => "?").join(",")})`);
-      args.push(...f.phases);
-      shape += `p${f.phases.length}`;
-    } else {
-      where.push("phase != 'ARCHIVED'");
-    }
-    if (f.after !== undefined) {
-      where.push("created > ?");
-      args.push(f.after);
-      shape += "a";
-    }
-    let sql = `SELECT id, phase, run_id AS runId, owner, created FROM jobs WHERE ${where.join(" AND ")}`;
-    if (f.last !== undefined) {
-      sql += " ORDER BY created DESC, seq DESC LIMIT ?";
-      args.push(f.last);
-      shape += "l";
-    } else sql += " ORDER BY created, seq";
-    let st = this.listCache.get(shape);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.listCache.set(shape, st);
-    }
-    return st.all(...args) as JobRefRow[];
+    return mergeRuns(runs, newest, f.last);
   }
 
-  close(): void {
+  private listStatement(owner: "any" | "null" | "owner", after: boolean, newest: boolean): Database.Statement {
+    const key = `${owner}${after ? "a" : ""}${newest ? "l" : ""}`;
+    let st = this.listCache.get(key);
+    if (!st) {
+      const where = ["definition = ?"];
+      if (owner === "null") where.push("owner IS NULL");
+      if (owner === "owner") where.push("owner = ?");
+      where.push("phase = ?");
+      if (after) where.push("created > ?");
+      const order = newest ? "ORDER BY created DESC, seq DESC LIMIT ?" : "ORDER BY created, seq";
+      st = this.db.prepare(`SELECT seq, id, phase, run_id AS runId, owner, created FROM jobs WHERE ${where.join(" AND ")} ${order}`);
+      this.listCache.set(key, st);
+    }
+    return st;
+  }
+
+  /** WAL checkpoints the worker thread has made (0 without background checkpoints). */
+  backgroundCheckpoints(): number {
+    return this.checkpointer?.runs ?? 0;
+  }
+
+  /** Synchronous when there is no checkpoint worker (bulk loads); else waits for it first. */
+  async close(): Promise<void> {
+    if (this.checkpointer) await this.checkpointer.close();
     this.db.close();
   }
 }

@@ -149,6 +149,13 @@ describe("runtime/ is a separate deployable", () => {
     const job = await createJob(url, "hello", { name: "bundle", PHASE: "RUN" }, "tk");
     expect(await waitFinal(job, "tk")).toBe("COMPLETED");
     expect((await http("GET", `${job}/results/greeting`, { token: "tk" })).body).toBe("hello bundle\n");
+    // The WAL checkpoint worker (source text + better-sqlite3 by path) also runs in the bundle.
+    let checkpoints = 0;
+    for (let i = 0; i < 30 && checkpoints === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      checkpoints = JSON.parse((await http("GET", `${url}/health`)).body).walCheckpoints;
+    }
+    expect(checkpoints).toBeGreaterThan(0);
   });
 
   it("uws-cluster serve --auth tokens --token a=alice --token b=bob serves /uws/hello and /uws/sleep", async () => {
