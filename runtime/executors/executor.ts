@@ -32,6 +32,11 @@ export interface Executor {
   cancel(jobId: string, ref: string | null): Promise<void>;
   /** After a restart: track an active job again, or report ERROR when it is gone. */
   reattach(jobId: string, ref: string | null, workDir: string, spec: () => LaunchSpec): Promise<void>;
+  /**
+   * PHASE=RUN on a HELD job: lift the hold (Slurm: `scontrol release`). Absent when the executor
+   * never holds jobs (local). Throws with the executor's message when the hold cannot be lifted.
+   */
+  release?(jobId: string, ref: string | null): Promise<void>;
   /** Immediate status refresh (a job's authenticated callback). */
   poke?(jobId: string): void;
   close(): Promise<void>;

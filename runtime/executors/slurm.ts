@@ -223,6 +223,15 @@ export class SlurmExecutor implements Executor {
     await this.run("scancel", [slurmId]);
   }
 
+  async release(jobId: string, ref: string | null): Promise<void> {
+    const slurmId = this.tracked.get(jobId)?.slurmId ?? ref;
+    if (!slurmId) throw new Error("the job has no Slurm job id");
+    const r = await this.run("scontrol", ["release", slurmId]);
+    if (r.code !== 0) throw new Error(`scontrol release ${slurmId}: ${(r.err || r.out).trim().slice(0, 300)}`);
+    // Report the new Slurm state (PENDING → QUEUED, then RUNNING) without waiting for the next poll.
+    this.poke(jobId);
+  }
+
   async reattach(jobId: string, ref: string | null, workDir: string, spec: () => LaunchSpec): Promise<void> {
     if (!ref) {
       // Crashed between "QUEUED" and sbatch's answer: submit again.

@@ -84,9 +84,10 @@ export class JobService {
     return Math.min(at, created + this.opts.maxLifetimeSec * 1000);
   }
 
-  /** PHASE=RUN. */
+  /** PHASE=RUN: starts a PENDING job, or releases a HELD one (HELD → EXECUTING in UWS 1.1). */
   async run(job: Job): Promise<void> {
-    if (job.phase !== "PENDING") throw new UwsError(403, `cannot run a job in phase ${job.phase} (only PENDING jobs can be run)`);
+    if (job.phase === "HELD") return this.release(job);
+    if (job.phase !== "PENDING") throw new UwsError(403, `cannot run a job in phase ${job.phase} (only PENDING and HELD jobs can be run)`);
     const def = this.definitions.get(job.definition);
     if (!def) throw new UwsError(500, `definition ${job.definition} is no longer loaded`);
     this.transition(job.id, "QUEUED");
@@ -94,6 +95,21 @@ export class JobService {
       await this.executor.submit(this.launchSpec(def, job, true));
     } catch (e) {
       this.fail(job.id, `could not submit the job: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Only an executor that holds jobs can release them (Slurm: a hold put by `scontrol hold`; the
+   * job then goes back to Slurm's queue, QUEUED, and runs when scheduled). The local executor never
+   * holds a job. A hold the server's Slurm user may not lift (an operator's hold) answers 403 with
+   * Slurm's message.
+   */
+  private async release(job: Job): Promise<void> {
+    if (!this.executor.release) throw new UwsError(403, `job '${job.id}' is HELD and the ${this.executor.name} executor cannot release held jobs`);
+    try {
+      await this.executor.release(job.id, job.execRef);
+    } catch (e) {
+      throw new UwsError(403, `could not release held job '${job.id}': ${(e as Error).message}`);
     }
   }
 

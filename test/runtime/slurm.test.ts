@@ -76,6 +76,32 @@ describe("slurm executor (real Slurm on loopback)", () => {
     expect(await waitFinal(other, "a")).toBe("ABORTED");
   });
 
+  it("PHASE=RUN on a HELD job lifts the hold (scontrol release); the job then runs", async () => {
+    const scontrol = (...args: string[]) => execFileSync("scontrol", args, { env: { ...process.env, ...slurm.env } }).toString();
+    // The partition is down while the job is queued, so it stays PENDING long enough to be held.
+    scontrol("update", `PartitionName=${slurm.partition}`, "State=DOWN");
+    try {
+      const job = await createJob(s.url, "hello", { name: "held", PHASE: "RUN" }, "a");
+      for (let i = 0; i < 50 && !/^\d+$/.test(s.app.uws.service.db.get(job.split("/").pop()!)!.execRef ?? ""); i++) await new Promise((r) => setTimeout(r, 100));
+      scontrol("hold", slurmIdOf(job));
+      for (let i = 0; i < 50 && (await phaseOf(job, "a")) !== "HELD"; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await phaseOf(job, "a")).toBe("HELD");
+      expect(await xsdErrors((await http("GET", job, { token: "a" })).body)).toEqual([]);
+      scontrol("update", `PartitionName=${slurm.partition}`, "State=UP");
+      // Held: Slurm does not start it on its own.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await phaseOf(job, "a")).toBe("HELD");
+      const r = await http("POST", `${job}/phase`, { form: { PHASE: "RUN" }, token: "a" });
+      expect(r.status, r.body).toBe(303);
+      expect((await http("GET", r.headers.get("location")!, { token: "a" })).status).toBe(200);
+      for (let i = 0; i < 50 && (await phaseOf(job, "a")) === "HELD"; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await waitFinal(job, "a")).toBe("COMPLETED");
+      expect((await http("GET", `${job}/results/greeting`, { token: "a" })).body).toBe("hello held\n");
+    } finally {
+      scontrol("update", `PartitionName=${slurm.partition}`, "State=UP");
+    }
+  });
+
   it("values with shell syntax reach the job as plain argv through sbatch", async () => {
     const marker = join(s.dir, "pwned-slurm");
     const evil = `$(touch ${marker}); \`touch ${marker}\` ' " ; touch ${marker}\nx`;
