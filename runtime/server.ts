@@ -146,7 +146,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     scope.addHook("onRequest", async (req) => {
       req.principal = await authenticate(req.headers.authorization);
     });
-    await uwsRoutes(scope, { service, publicUrl: config.publicUrl, maxWait: config.maxWait });
+    await uwsRoutes(scope, { service, publicUrl: config.publicUrl, maxWait: config.maxWait, uploadLimitMb: config.uploadLimitMb });
   });
 
   app.addHook("onClose", async () => {

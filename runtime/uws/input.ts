@@ -1,7 +1,8 @@
 // Request input for UWS: (name, value) pairs from the query string and the form body, control
 // parameters (case-insensitive names) split from job parameters, and multipart uploads written
 // to the job's work dir under a name the server chooses.
-import { createWriteStream, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FastifyRequest } from "fastify";
@@ -17,12 +18,26 @@ export interface Input {
   controls: Map<string, string[]>;
   params: Array<[string, string]>;
   uploads: ParamValue[];
+  /**
+   * Uploaded files are written under temporary names; commit() moves them to their final place
+   * once every value is valid, discard() removes them. A rejected update (too large, a bad value
+   * next to it) thus never replaces the file the job already has.
+   */
+  commit(): void;
+  discard(): void;
+}
+
+/** Limits of multipart uploads, for the messages. */
+export interface UploadLimits {
+  fileMb: number;
 }
 
 export function queryPairs(url: string): Array<[string, string]> {
   const q = url.indexOf("?");
   return q < 0 ? [] : [...new URLSearchParams(url.slice(q + 1))];
 }
+
+const NOTHING = () => {};
 
 export function splitControls(pairs: Array<[string, string]>): Input {
   const controls = new Map<string, string[]>();
@@ -35,39 +50,63 @@ export function splitControls(pairs: Array<[string, string]>): Input {
       controls.set(up, list);
     } else params.push([k, v]);
   }
-  return { controls, params, uploads: [] };
+  return { controls, params, uploads: [], commit: NOTHING, discard: NOTHING };
 }
 
-/** Query pairs, then body pairs (form or multipart). Files land in <jobDir>/uploads/<param>. */
-export async function readInput(req: FastifyRequest, def: JobDefinition | undefined, jobDir: string | undefined): Promise<Input> {
+/**
+ * Query pairs, then body pairs (form or multipart). Files are staged in <jobDir>/uploads/ and land
+ * at <jobDir>/uploads/<param> on commit().
+ */
+export async function readInput(req: FastifyRequest, def: JobDefinition | undefined, jobDir: string | undefined, limits?: UploadLimits): Promise<Input> {
   const pairs = queryPairs(req.url);
   const uploads: ParamValue[] = [];
-  if (req.isMultipart()) {
-    for await (const part of req.parts()) {
-      if (part.type === "field") {
-        pairs.push([part.fieldname, String(part.value)]);
-        continue;
+  const staged: Array<[string, string]> = [];
+  const discard = () => {
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
+    staged.length = 0;
+  };
+  try {
+    if (req.isMultipart()) {
+      for await (const part of req.parts()) {
+        if (part.type === "field") {
+          pairs.push([part.fieldname, String(part.value)]);
+          continue;
+        }
+        const p = def ? findParam(def, part.fieldname) : undefined;
+        if (!def || !jobDir || !p || p.type !== "file") {
+          part.file.resume();
+          throw new UwsError(400, `'${part.fieldname}' is not a file parameter${def ? ` of '${def.name}'` : ""}`);
+        }
+        if (uploads.some((u) => u.name === p.name)) {
+          part.file.resume();
+          throw new UwsError(400, `parameter '${p.name}' of '${def.name}': given more than once`);
+        }
+        mkdirSync(join(jobDir, "uploads"), { recursive: true });
+        const tmp = join(jobDir, "uploads", `.${p.name}.${randomBytes(6).toString("hex")}.part`);
+        staged.push([tmp, join(jobDir, uploadPath(p.name))]);
+        await pipeline(part.file, createWriteStream(tmp, { mode: 0o644 }));
+        if (part.file.truncated)
+          throw new UwsError(413, `upload '${p.name}' is larger than the server's upload limit of ${limits?.fileMb ?? "?"} MB (uploadLimitMb / --upload-limit-mb)`);
+        // The client's file name is kept for display only; it never becomes a path.
+        const shown = (part.filename ?? p.name).replace(/[^\w.@+-]/g, "_").slice(0, 200) || p.name;
+        uploads.push({ name: p.name, value: shown, byReference: true });
       }
-      const p = def ? findParam(def, part.fieldname) : undefined;
-      if (!def || !jobDir || !p || p.type !== "file") {
-        part.file.resume();
-        throw new UwsError(400, `'${part.fieldname}' is not a file parameter${def ? ` of '${def.name}'` : ""}`);
-      }
-      const rel = uploadPath(p.name);
-      mkdirSync(join(jobDir, "uploads"), { recursive: true });
-      await pipeline(part.file, createWriteStream(join(jobDir, rel), { mode: 0o644 }));
-      if (part.file.truncated) throw new UwsError(413, `upload '${p.name}' exceeds the size limit`);
-      // The client's file name is kept for display only; it never becomes a path.
-      const shown = (part.filename ?? p.name).replace(/[^\w.@+-]/g, "_").slice(0, 200) || p.name;
-      uploads.push({ name: p.name, value: shown, byReference: true });
+    } else if (Array.isArray(req.body)) {
+      pairs.push(...(req.body as Array<[string, string]>));
+    } else if (req.body !== undefined && req.body !== null && req.body !== "") {
+      throw new UwsError(400, "send parameters as application/x-www-form-urlencoded or multipart/form-data");
     }
-  } else if (Array.isArray(req.body)) {
-    pairs.push(...(req.body as Array<[string, string]>));
-  } else if (req.body !== undefined && req.body !== null && req.body !== "") {
-    throw new UwsError(400, "send parameters as application/x-www-form-urlencoded or multipart/form-data");
+  } catch (e) {
+    discard();
+    throw e;
   }
   const input = splitControls(pairs);
   input.uploads = uploads;
+  input.discard = discard;
+  input.commit = () => {
+    for (const [tmp, final] of staged) renameSync(tmp, final);
+    staged.length = 0;
+  };
   return input;
 }
 

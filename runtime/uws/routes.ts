@@ -23,6 +23,8 @@ export interface UwsRouteOptions {
   publicUrl: string | null;
   /** Seconds; WAIT=-1 and larger values mean this. */
   maxWait: number;
+  /** Per-file upload limit, MB (for the 413 message; the multipart plugin enforces it). */
+  uploadLimitMb: number;
 }
 
 const XML = "text/xml; charset=utf-8";
@@ -111,7 +113,7 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
     const dir = service.jobDir(id);
     let created = false;
     try {
-      const input = await readInput(req, def, dir);
+      const input = await readInput(req, def, dir, { fileMb: opts.uploadLimitMb });
       const phase = one(input, "PHASE");
       if (phase !== undefined && phase.toUpperCase() !== "RUN") throw new UwsError(400, `PHASE: only RUN is allowed when creating a job, got '${phase}'`);
       if (input.controls.has("ACTION")) throw new UwsError(400, "ACTION is not allowed when creating a job");
@@ -120,6 +122,7 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
       const runId = one(input, "RUNID");
       if (runId !== undefined && (runId.length > 256 || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(runId))) throw new UwsError(400, "RUNID: at most 256 characters, no control characters");
       const params = resolveParams(def, [], input.params, input.uploads);
+      input.commit();
       const job = await service.create(def, req.principal.owner, params, {
         id,
         runId: runId ?? null,
@@ -268,9 +271,15 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
       if (req.isMultipart()) for await (const part of req.parts()) if (part.type === "file") part.file.resume();
       throw new UwsError(403, `parameters can only change while the job is PENDING (it is ${job.phase})`);
     }
-    const input = await readInput(req, def, service.jobDir(job.id));
-    if (input.controls.size) throw new UwsError(400, `control parameters (${[...input.controls.keys()].join(", ")}) do not belong in /parameters`);
-    service.db.setParams(job.id, resolveParams(def, job.params, input.params, input.uploads));
+    const input = await readInput(req, def, service.jobDir(job.id), { fileMb: opts.uploadLimitMb });
+    try {
+      if (input.controls.size) throw new UwsError(400, `control parameters (${[...input.controls.keys()].join(", ")}) do not belong in /parameters`);
+      const params = resolveParams(def, job.params, input.params, input.uploads);
+      input.commit();
+      service.db.setParams(job.id, params);
+    } finally {
+      input.discard();
+    }
     return seeOther(reply, jobUrl(req, job));
   });
 }

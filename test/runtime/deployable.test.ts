@@ -33,11 +33,14 @@ async function freePort(): Promise<number> {
   });
 }
 
+const logs = new Map<ChildProcess, () => string>();
+
 async function startProc(args: string[], url: string): Promise<ChildProcess> {
   const p = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: tmp });
   let log = "";
   p.stdout!.on("data", (d) => (log += d));
   p.stderr!.on("data", (d) => (log += d));
+  logs.set(p, () => log);
   procs.push(p);
   for (let i = 0; ; i++) {
     try {
@@ -156,6 +159,14 @@ describe("runtime/ is a separate deployable", () => {
       checkpoints = JSON.parse((await http("GET", `${url}/health`)).body).walCheckpoints;
     }
     expect(checkpoints).toBeGreaterThan(0);
+  });
+
+  it("--auth none serves without credentials and warns loudly that it is for development only", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const p = await startProc([join(ROOT, "scripts/run-ts.mjs"), join(ROOT, "runtime/main.ts"), "--auth", "none", "--port", String(port), "--data", join(tmp, "none-data"), "--log-level", "warn"], url);
+    expect((await http("GET", `${url}/uws/hello`)).status).toBe(200);
+    expect(logs.get(p)!()).toMatch(/AUTH IS DISABLED \(--auth none\).*Development only/);
   });
 
   it("uws-cluster serve --auth tokens --token a=alice --token b=bob serves /uws/hello and /uws/sleep", async () => {

@@ -3,7 +3,7 @@
 // work dir. Also parameter types, uploads and the upload size limit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { loadDefinitions } from "../../runtime/jobdefs/definition.js";
@@ -70,6 +70,30 @@ describe("injection attempts and parameter types", () => {
     }
   });
 
+  it("values also reach the job as environment variables and a JSON file, verbatim and never executed", async () => {
+    const marker = join(s.dir, "pwned-env");
+    const text = `$(touch ${marker}) \`touch ${marker}\`; "q" 'q'\nline2 {jobId}`;
+    const job = await createJob(s.url, "envdump", { text, count: "7", PHASE: "RUN" });
+    expect(await waitFinal(job)).toBe("COMPLETED");
+    expect((await http("GET", `${job}/results/env`)).body).toBe(text);
+    const params = await http("GET", `${job}/results/params`);
+    expect(params.headers.get("content-type")).toContain("application/json");
+    expect(JSON.parse(params.body)).toEqual({ text, count: "7" });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("EXECUTIONDURATION=0 means unlimited for a definition without a maximum (and is kept as 0)", async () => {
+    const job = await createJob(s.url, "envdump", { EXECUTIONDURATION: "0" });
+    expect((await http("GET", `${job}/executionduration`)).body).toBe("0");
+    expect((await http("POST", `${job}/executionduration`, { form: { EXECUTIONDURATION: "120" } })).status).toBe(303);
+    expect((await http("GET", `${job}/executionduration`)).body).toBe("120");
+    expect((await http("POST", `${job}/executionduration`, { form: { EXECUTIONDURATION: "0" } })).status).toBe(303);
+    expect((await http("GET", `${job}/executionduration`)).body).toBe("0");
+    expect(await xsdErrors((await http("GET", job)).body)).toEqual([]);
+    await http("POST", `${job}/phase`, { form: { PHASE: "RUN" } });
+    expect(await waitFinal(job)).toBe("COMPLETED");
+  });
+
   it("placeholders inside values are not expanded", async () => {
     const job = await createJob(s.url, "echo", { text: "{workDir}/{jobId}", PHASE: "RUN" });
     expect(await waitFinal(job)).toBe("COMPLETED");
@@ -117,9 +141,33 @@ describe("injection attempts and parameter types", () => {
     expect(existsSync("/tmp/evil-upload")).toBe(false);
     expect(existsSync(join(s.app.uws.service.jobDir(job.split("/").pop()!), "uploads", "data"))).toBe(true);
 
-    const big = new FormData();
-    big.append("data", new Blob([Buffer.alloc(2 * 1024 * 1024, 65)]), "big.bin");
-    r = await http("POST", `${s.url}/uws/upload`, { body: big });
+    const big = () => {
+      const fd = new FormData();
+      fd.append("data", new Blob([Buffer.alloc(2 * 1024 * 1024, 65)]), "big.bin");
+      return fd;
+    };
+    r = await http("POST", `${s.url}/uws/upload`, { body: big() });
+    expect(r.status).toBe(413);
+    expect(r.body).toMatch(/upload 'data' is larger than the server's upload limit of 1 MB/);
+    // Updating a PENDING job's file: a too-large one answers 413 and leaves the file it had; a
+    // good one replaces it.
+    const first = new FormData();
+    first.append("data", new Blob([Buffer.from("first")]), "a.txt");
+    r = await http("POST", `${s.url}/uws/upload`, { body: first });
+    expect(r.status).toBe(303);
+    const pending = r.headers.get("location")!;
+    r = await http("POST", `${pending}/parameters`, { body: big() });
+    expect(r.status).toBe(413);
+    expect(r.body).toMatch(/upload limit of 1 MB/);
+    expect((await http("GET", `${pending}/parameters/data`)).body).toBe("first");
+    const second = new FormData();
+    second.append("data", new Blob([Buffer.from("second")]), "b.txt");
+    expect((await http("POST", `${pending}/parameters`, { body: second })).status).toBe(303);
+    expect((await http("GET", `${pending}/parameters/data`)).body).toBe("second");
+    const dir = join(s.app.uws.service.jobDir(pending.split("/").pop()!), "uploads");
+    expect(readdirSync(dir)).toEqual(["data"]);
+    // A form body over the server's body limit (1 MiB) is refused with 413 as well.
+    r = await http("POST", `${s.url}/uws/echo`, { form: { text: "x".repeat(1_100_000) } });
     expect(r.status).toBe(413);
     // A file for a parameter that is not a file: 400.
     const wrong = new FormData();
