@@ -98,6 +98,9 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
     }
   } catch (e) {
     discard();
+    // A body the multipart parser cannot read is the client's error, not the server's.
+    const status = (e as { statusCode?: unknown }).statusCode;
+    if (!(e instanceof UwsError) && !(typeof status === "number" && status < 500)) throw new UwsError(400, `malformed multipart/form-data body: ${(e as Error).message}`);
     throw e;
   }
   const input = splitControls(pairs);
@@ -126,6 +129,16 @@ export function parsePhase(v: string, what = "PHASE"): Phase {
 export function parseTime(v: string, what: string): number {
   const t = parseIso(v);
   if (t === undefined) throw new UwsError(400, `${what}: '${v}' is not an ISO 8601 date-time (e.g. 2030-01-01T00:00:00Z)`);
+  return t;
+}
+
+/**
+ * A destruction time must lie ahead: one already past would remove the job at the next sweep,
+ * under the client's feet (DELETE does that explicitly).
+ */
+export function parseFutureTime(v: string, what: string): number {
+  const t = parseTime(v, what);
+  if (t <= Date.now()) throw new UwsError(400, `${what}: '${v}' is in the past; give a future time (to remove a job now, DELETE it)`);
   return t;
 }
 

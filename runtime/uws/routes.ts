@@ -8,7 +8,7 @@ import { resolveParams, uploadPath } from "../jobdefs/params.js";
 import type { Job, Phase } from "../store/jobs-db.js";
 import { UwsError, type JobService, newJobId } from "../jobs/service.js";
 import type { Principal } from "../auth/principal.js";
-import { one, parseNonNegInt, parsePhase, parseTime, queryPairs, readInput, splitControls } from "./input.js";
+import { one, parseFutureTime, parseNonNegInt, parsePhase, parseTime, queryPairs, readInput, splitControls } from "./input.js";
 import { iso } from "./time.js";
 import { jobJson, jobXml, jobsXml, parametersXml, resultsXml, type Hrefs } from "./xml.js";
 
@@ -127,7 +127,7 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
         id,
         runId: runId ?? null,
         duration: dRaw === undefined ? undefined : parseNonNegInt(dRaw, "EXECUTIONDURATION"),
-        destruction: xRaw === undefined ? undefined : parseTime(xRaw, "DESTRUCTION"),
+        destruction: xRaw === undefined ? undefined : parseFutureTime(xRaw, "DESTRUCTION"),
       });
       created = true;
       if (phase !== undefined) await service.run(job);
@@ -143,7 +143,8 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
     const input = splitControls(queryPairs(req.url));
     const waitRaw = one(input, "WAIT");
     if (waitRaw !== undefined) {
-      const wait = parseNonNegInt(waitRaw, "WAIT", true);
+      // Any wait longer than the server's maximum means the maximum, however large the number.
+      const wait = /^\s*\+?\d{10,}\s*$/.test(waitRaw) ? opts.maxWait : parseNonNegInt(waitRaw, "WAIT", true);
       const phaseRaw = one(input, "PHASE");
       const onlyIf = phaseRaw === undefined ? undefined : parsePhase(phaseRaw);
       const secs = wait < 0 || wait > opts.maxWait ? opts.maxWait : wait;
@@ -208,7 +209,7 @@ export async function uwsRoutes(app: FastifyInstance, opts: UwsRouteOptions): Pr
     const { job } = loadJob(req);
     const v = one(await readInput(req, undefined, undefined), "DESTRUCTION");
     if (v === undefined) throw new UwsError(400, "DESTRUCTION is required (ISO 8601, e.g. 2030-01-01T00:00:00Z)");
-    service.setDestruction(job, parseTime(v, "DESTRUCTION"));
+    service.setDestruction(job, parseFutureTime(v, "DESTRUCTION"));
     return seeOther(reply, jobUrl(req, job));
   });
   app.get("/uws/:def/:id/quote", async (req, reply) => {

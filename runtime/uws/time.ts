@@ -14,7 +14,10 @@ export function parseIso(text: string): number | undefined {
   if (zone && zone !== "Z") {
     const sign = zone[0] === "-" ? -1 : 1;
     const digits = zone.slice(1).replace(":", "");
-    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2));
+    if (oh > 14 || om > 59) return undefined;
+    t -= sign * (oh * 60 + om) * 60_000;
   }
   return t;
 }

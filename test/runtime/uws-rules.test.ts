@@ -216,6 +216,39 @@ describe("UWS 1.1 rules (uws.md), one by one", () => {
     await http("DELETE", p, { token: t });
   });
 
+  it("bad input answers 400 with a plain message, never 500", async () => {
+    const t = "r";
+    const job = await createJob(s.url, "hello", {}, t);
+    const mp = (body: string, ct = "multipart/form-data; boundary=b") => ({ body, headers: { "content-type": ct }, token: t });
+    const cases: Array<[string, string, Parameters<typeof http>[2], RegExp]> = [
+      ["POST", `${s.url}/uws/hello`, mp("--b\r\nbroken"), /malformed multipart/],
+      ["POST", `${s.url}/uws/hello`, mp("x", "multipart/form-data"), /malformed multipart/],
+      ["POST", `${job}/parameters`, mp("--b\r\nbroken"), /malformed multipart/],
+      ["POST", `${s.url}/uws/hello`, { body: "{}", headers: { "content-type": "application/json" }, token: t }, /x-www-form-urlencoded or multipart/],
+      ["POST", `${s.url}/uws/hello`, { form: { DESTRUCTION: "1999-01-01T00:00:00Z" }, token: t }, /DESTRUCTION.*in the past/],
+      ["POST", `${job}/destruction`, { form: { DESTRUCTION: "2001-01-01T00:00:00.000000Z" }, token: t }, /DESTRUCTION.*in the past/],
+      ["POST", `${job}/destruction`, { form: { DESTRUCTION: "2040-01-01T00:00:00+99:99" }, token: t }, /DESTRUCTION.*ISO 8601/],
+      ["POST", `${job}/executionduration`, { form: { EXECUTIONDURATION: "1e3" }, token: t }, /EXECUTIONDURATION.*integer/],
+      ["POST", `${job}/executionduration`, { form: { EXECUTIONDURATION: "-1" }, token: t }, /EXECUTIONDURATION/],
+      ["POST", `${job}/phase`, { form: [["PHASE", "RUN"], ["PHASE", "ABORT"]], token: t }, /PHASE given more than once/],
+      ["POST", `${job}/phase`, { token: t }, /PHASE is required/],
+      ["POST", `${job}/parameters`, { form: { PHASE: "RUN" }, token: t }, /control parameters/],
+      ["POST", `${s.url}/uws/hello`, { form: { RUNID: "a\u0001b" }, token: t }, /RUNID/],
+      ["POST", `${s.url}/uws/hello`, { form: { "": "x" }, token: t }, /unknown parameter ''/],
+    ];
+    for (const [m, u, o, re] of cases) {
+      const r = await http(m, u, o);
+      expect(r.status, `${m} ${u} ${JSON.stringify(o)}: ${r.body}`).toBe(400);
+      expect(r.body).toMatch(re);
+    }
+    // A WAIT beyond any bound is the server's maximum, not an error (the job is not waitable: at once).
+    await http("POST", `${job}/phase`, { form: { PHASE: "ABORT" }, token: t });
+    expect((await http("GET", `${job}?WAIT=99999999999999`, { token: t })).status).toBe(200);
+    // The job is untouched by all of that.
+    expect(await xsdErrors((await http("GET", job, { token: t })).body)).toEqual([]);
+    await http("DELETE", job, { token: t });
+  });
+
   it("local executor: PHASE=RUN on a HELD job answers 403 saying local never holds (HELD cannot arise there)", async () => {
     const job = await createJob(s.url, "hello", {}, "r");
     s.app.uws.service.db.setPhase(idOf(job), "HELD");
