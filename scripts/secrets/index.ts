@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519 } from "../ssh/keys.js";
 import type { Cluster, ClusterNode, SecretRef } from "../../stacks/model/index.js";
 import type { ClusterState } from "../state/store.js";
 
@@ -65,7 +65,7 @@ export interface SshKey {
 export function ensureSshKey(state: ClusterState, comment?: string): SshKey {
   const priv = "ssh/id_ed25519";
   if (!existsSync(state.path(priv))) {
-    const k = ssh2.utils.generateKeyPairSync("ed25519", { comment: comment ?? `uws-cluster ${state.name}` });
+    const k = generateEd25519(comment ?? `uws-cluster ${state.name}`);
     state.writeFile(priv, k.private);
     state.writeFile(`${priv}.pub`, k.public + "\n");
   }

@@ -2,3 +2,4 @@
 export { SshPool, SshError, publicKeyBlob, type SshHost, type SshPoolOptions, type ExecResult, type PushFile } from "./pool.js";
 export { shq, shCommand } from "./quote.js";
 export { openTunnel, type Tunnel } from "./tunnel.js";
+export { generateEd25519, type KeyPair } from "./keys.js";

@@ -5,7 +5,7 @@
  */
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import type { NodeLayout } from "./layout.js";
 
 export interface NodeImage {
@@ -37,7 +37,7 @@ export function buildNodeImage(n: NodeLayout, authorizedKey: string): NodeImage 
   const sshDir = join(n.etcUpper, "ssh");
   mkdirSync(sshDir, { recursive: true, mode: 0o755 });
   chmodSync(n.etcUpper, 0o755);
-  const keys = ssh2.utils.generateKeyPairSync("ed25519");
+  const keys = generateEd25519();
   writeFileSync(join(sshDir, "ssh_host_ed25519_key"), keys.private, { mode: 0o600 });
   writeFileSync(join(sshDir, "ssh_host_ed25519_key.pub"), keys.public + "\n", { mode: 0o644 });
   writeFileSync(join(sshDir, "sshd_config"), sshdConfig(n.ip), { mode: 0o644 });

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { destroyLocal, LocalTarget, sweepLocal } from "../../stacks/local/index.js";
@@ -13,7 +13,7 @@ import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "./leftovers.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-nodes-"));
-const key = ssh2.utils.generateKeyPairSync("ed25519");
+const key = generateEd25519();
 
 function cluster(name: string): { cluster: Cluster; state: ClusterState } {
   const spec = parseSpec(`name: ${name}\ntarget: local\ncompute:\n  count: 2\n`, "test.yaml");

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { destroyLocal, LocalTarget, type ProvisionedNode } from "../../stacks/local/index.js";
@@ -42,7 +42,7 @@ describe("ssh pool and secrets on local nodes", () => {
   });
 
   it("refuses a node whose host key is not the recorded one", async () => {
-    const other = ssh2.utils.generateKeyPairSync("ed25519").public;
+    const other = generateEd25519().public;
     const p2 = new SshPool({ user: "root", privateKey: ensureSshKey(state).privateKey, connectRetryMs: 0 });
     await expect(p2.run({ ...hosts[1]!, hostKey: other }, "true")).rejects.toThrow(/host key of .* does not match the recorded key/);
     p2.close();
@@ -69,7 +69,7 @@ describe("ssh pool and secrets on local nodes", () => {
       expect((await viaHead.run(hosts[1]!, ["hostname"])).trim()).toBe(cluster.nodes[1]!.name);
       // the compute node sees the connection coming from the head, not from this machine
       expect((await viaHead.run(hosts[1]!, "echo ${SSH_CLIENT%% *}")).trim()).toBe(hosts[0]!.host);
-      const other = ssh2.utils.generateKeyPairSync("ed25519").public;
+      const other = generateEd25519().public;
       await expect(viaHead.run({ ...hosts[2]!, hostKey: other }, "true")).rejects.toThrow(/does not match the recorded key/);
     } finally {
       viaHead.close();
