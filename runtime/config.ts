@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { flagHelp, RUNTIME_FLAGS } from "./flags.js";
 
 export interface ClaimRulesConfig {
   entitlements: string[];
@@ -185,115 +186,45 @@ export function loadConfigFile(file: string, base: ServerConfig = DEFAULTS): Ser
   return c;
 }
 
-export const FLAG_HELP = `Flags (all optional; they override the config file):
-  --config FILE                 YAML config (keys: host, port, data, workDir, definitions, executor, local,
-                                slurm, auth, tokensFile, adminTokenFile, jobSecretFile, oidc, uploadLimitMb,
-                                publicUrl, maxWait, jobLifetime, maxJobLifetime, logLevel)
-  --host ADDR                   listen address (127.0.0.1)
-  --port N                      listen port (8080; 0 = any free port)
-  --data DIR                    SQLite file + server state (./data)
-  --work-dir DIR                job work dirs (<data>/jobs; shared filesystem with Slurm)
-  --definitions DIR             job definition YAML files (the shipped ones)
-  --executor local|slurm        (local)
-  --concurrency N               local executor: jobs at once (2)
-  --partition NAME              slurm executor partition (batch)
-  --slurm-conf FILE             exported as SLURM_CONF to the Slurm commands
-  --auth none|tokens|oidc       (none: development only)
-  --token TOKEN=OWNER           tokens mode, repeatable
-  --tokens-file FILE            tokens mode: lines TOKEN=OWNER
-  --admin-token-file FILE       file holding the admin's token
-  --job-secret-file FILE        key for per-job callback secrets (generated in <data> when absent)
-  --oidc-issuer URL             OIDC issuer (JWKS found by discovery)
-  --oidc-audience ID            expected audience (defaults to --oidc-client-id)
-  --oidc-client-id ID
-  --oidc-entitlement-claim NAME (eduperson_entitlement)
-  --oidc-allow-entitlement V    repeatable; none given = every valid token
-  --oidc-allow-sub SUB          repeatable
-  --oidc-admin-entitlement V    repeatable
-  --oidc-admin-sub SUB          repeatable
-  --upload-limit-mb N           (100)
-  --public-url URL              base URL for links and 303 Location
-  --max-wait SECONDS            longest WAIT, and what WAIT=-1 means (600)
-  --log-level LEVEL             (info)`;
+export const FLAG_HELP = flagHelp();
 
-const FLAGS = {
-  config: { type: "string" },
-  host: { type: "string" },
-  port: { type: "string" },
-  data: { type: "string" },
-  "work-dir": { type: "string" },
-  definitions: { type: "string" },
-  executor: { type: "string" },
-  concurrency: { type: "string" },
-  partition: { type: "string" },
-  "slurm-conf": { type: "string" },
-  auth: { type: "string" },
-  token: { type: "string", multiple: true },
-  "tokens-file": { type: "string" },
-  "admin-token-file": { type: "string" },
-  "job-secret-file": { type: "string" },
-  "oidc-issuer": { type: "string" },
-  "oidc-audience": { type: "string" },
-  "oidc-client-id": { type: "string" },
-  "oidc-entitlement-claim": { type: "string" },
-  "oidc-allow-entitlement": { type: "string", multiple: true },
-  "oidc-allow-sub": { type: "string", multiple: true },
-  "oidc-admin-entitlement": { type: "string", multiple: true },
-  "oidc-admin-sub": { type: "string", multiple: true },
-  "upload-limit-mb": { type: "string" },
-  "public-url": { type: "string" },
-  "max-wait": { type: "string" },
-  "log-level": { type: "string" },
-  help: { type: "boolean" },
-} as const;
+const PARSE_OPTIONS = Object.fromEntries(
+  RUNTIME_FLAGS.map((f) => [f.name, f.type === "boolean" ? { type: "boolean" as const } : { type: "string" as const, multiple: f.type === "list" }]),
+);
 
-function numFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
+function numFlag(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || v.trim() === "") throw new ConfigError(`--${name}: expected a non-negative number, got '${v}'`);
   return n;
+}
+
+/** Sets a dotted config key; lists are appended to (--token) or replace the file's (others). */
+function setKey(c: ServerConfig, key: string, value: unknown): void {
+  const path = key.split(".");
+  let o: any = c;
+  for (const k of path.slice(0, -1)) o = o[k];
+  o[path[path.length - 1]!] = value;
 }
 
 /** Parses argv (without node and script) into a complete configuration. */
 export function configFromArgs(argv: string[]): { config: ServerConfig; help: boolean } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: argv, options: PARSE_OPTIONS, strict: true, allowPositionals: false });
   } catch (e) {
     throw new ConfigError(`${(e as Error).message}\n\n${FLAG_HELP}`);
   }
-  const v = parsed.values;
+  const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
   let c: ServerConfig = structuredClone(DEFAULTS);
-  if (v.config) c = loadConfigFile(v.config, c);
-  const set = <K extends keyof ServerConfig>(k: K, x: ServerConfig[K] | undefined) => {
-    if (x !== undefined) c[k] = x;
-  };
-  set("host", v.host);
-  set("port", numFlag("port", v.port));
-  set("data", v.data);
-  set("workDir", v["work-dir"]);
-  set("definitions", v.definitions);
-  set("executor", v.executor as ServerConfig["executor"] | undefined);
-  if (v.concurrency !== undefined) c.local.concurrency = numFlag("concurrency", v.concurrency)!;
-  if (v.partition !== undefined) c.slurm.partition = v.partition;
-  if (v["slurm-conf"] !== undefined) c.slurm.slurmConf = v["slurm-conf"];
-  set("auth", v.auth as ServerConfig["auth"] | undefined);
-  if (v.token) c.tokens = [...c.tokens, ...v.token];
-  set("tokensFile", v["tokens-file"]);
-  set("adminTokenFile", v["admin-token-file"]);
-  set("jobSecretFile", v["job-secret-file"]);
-  if (v["oidc-issuer"] !== undefined) c.oidc.issuer = v["oidc-issuer"];
-  if (v["oidc-audience"] !== undefined) c.oidc.audience = v["oidc-audience"];
-  if (v["oidc-client-id"] !== undefined) c.oidc.clientId = v["oidc-client-id"];
-  if (v["oidc-entitlement-claim"] !== undefined) c.oidc.entitlementClaim = v["oidc-entitlement-claim"];
-  if (v["oidc-allow-entitlement"]) c.oidc.allow.entitlements = v["oidc-allow-entitlement"];
-  if (v["oidc-allow-sub"]) c.oidc.allow.subs = v["oidc-allow-sub"];
-  if (v["oidc-admin-entitlement"]) c.oidc.admins.entitlements = v["oidc-admin-entitlement"];
-  if (v["oidc-admin-sub"]) c.oidc.admins.subs = v["oidc-admin-sub"];
-  set("uploadLimitMb", numFlag("upload-limit-mb", v["upload-limit-mb"]));
-  set("publicUrl", v["public-url"]);
-  set("maxWait", numFlag("max-wait", v["max-wait"]));
-  set("logLevel", v["log-level"]);
+  if (typeof v.config === "string") c = loadConfigFile(v.config, c);
+  for (const f of RUNTIME_FLAGS) {
+    const x = v[f.name];
+    if (!f.key || x === undefined) continue;
+    if (Array.isArray(x)) {
+      // --token adds to the file's tokens; the other lists replace the file's.
+      if (x.length) setKey(c, f.key, f.key === "tokens" ? [...c.tokens, ...x] : x);
+    } else if (typeof x === "string") setKey(c, f.key, f.parse === "number" ? numFlag(f.name, x) : x);
+  }
   return { config: validateConfig(c), help: v.help === true };
 }
 

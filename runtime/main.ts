@@ -1,10 +1,11 @@
 // Entry point of the job server (runtime/ is a separate deployable: bundled to
-// dist/runtime/uws-server.mjs). Flags override the --config file; see FLAG_HELP.
+// dist/runtime/uws-server.mjs). Flags (flags.ts) override the --config file.
 import type { FastifyInstance } from "fastify";
 import { ConfigError, configFromArgs, FLAG_HELP } from "./config.js";
+import { RUNTIME_FLAGS, type RuntimeFlag } from "./flags.js";
 import { createServer } from "./server.js";
 
-export { ConfigError, FLAG_HELP };
+export { ConfigError, FLAG_HELP, RUNTIME_FLAGS, type RuntimeFlag };
 
 /**
  * Parses the flags, starts the server and installs SIGTERM/SIGINT handlers. Returns null for

@@ -1,24 +1,24 @@
-// The job server factory: one Fastify app with a plugin per concern (health, auth, UWS routes,
-// job callbacks). Tests start it in-process on an ephemeral port; main.ts and `uws-cluster serve`
-// start the same factory.
+// The job server factory: one Fastify app, the job service shared through the `app.uws`
+// decoration, and a plugin per resource (plugins/: health, callbacks, job list, job, job
+// attributes, results, parameters) behind one authentication hook. Tests start it in-process on
+// an ephemeral port; main.ts and `uws-cluster serve` start the same factory.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import multipart from "@fastify/multipart";
 import { shippedDefinitions, withDefaults, type ServerConfig } from "./config.js";
 import { loadDefinitions } from "./jobdefs/definition.js";
-import { ParamError } from "./jobdefs/params.js";
 import { JobsDb } from "./store/jobs-db.js";
-import { JobService, UwsError } from "./jobs/service.js";
+import { JobService } from "./jobs/service.js";
 import { LocalExecutor } from "./executors/local.js";
 import { SlurmExecutor } from "./executors/slurm.js";
 import type { Executor } from "./executors/executor.js";
-import { AuthError, bearer, type Authenticator } from "./auth/principal.js";
+import type { Authenticator } from "./auth/principal.js";
 import { parseTokenEntries, readTokensFile, tokensAuth } from "./auth/tokens.js";
 import { oidcAuth } from "./auth/oidc.js";
-import { checkJobSecret, jobSecret, loadOrCreateKey } from "./auth/callback.js";
-import { uwsRoutes } from "./uws/routes.js";
-import { RUNTIME_VERSION } from "./version.js";
+import { jobSecret, loadOrCreateKey } from "./auth/callback.js";
+import { installErrorHandler } from "./plugins/errors.js";
+import { registerRoutes } from "./plugins/index.js";
 
 export interface ServerOptions extends Partial<ServerConfig> {
   /** Fastify logger (false in tests). */
@@ -27,12 +27,6 @@ export interface ServerOptions extends Partial<ServerConfig> {
   slurmEnv?: Record<string, string>;
   /** Destruction sweep period, ms. */
   sweepMs?: number;
-}
-
-declare module "fastify" {
-  interface FastifyInstance {
-    uws: { service: JobService; config: ServerConfig; reconciled: number };
-  }
 }
 
 function readSecretFile(file: string, key: string): string {
@@ -110,7 +104,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const authenticate = buildAuth(config, (m) => app.log.warn(m));
   if (config.auth === "none" && logger === false) process.stderr.write("uws-server: WARNING: auth none — development only\n");
 
-  app.decorate("uws", { service, config, reconciled: 0 });
+  app.decorate("uws", { service, config, reconciled: 0, callbackKey: key });
   app.decorateRequest("principal", null as never);
 
   // Form bodies become (name, value) pairs: repeated names (PHASE) and case are kept.
@@ -119,35 +113,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: 256, fieldSize: 1 << 16 } });
 
-  app.setErrorHandler((err: any, req, reply) => {
-    if (err instanceof UwsError) return reply.code(err.status).type("text/plain; charset=utf-8").send(err.message + "\n");
-    if (err instanceof ParamError) return reply.code(400).type("text/plain; charset=utf-8").send(err.message + "\n");
-    if (err instanceof AuthError) {
-      if (err.status === 401) reply.header("www-authenticate", 'Bearer realm="uws"');
-      return reply.code(err.status).type("text/plain; charset=utf-8").send(err.message + "\n");
-    }
-    const status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, "request failed");
-    return reply.code(status).type("text/plain; charset=utf-8").send((status === 500 ? "internal error" : err.message) + "\n");
-  });
-
-  app.get("/health", async () => ({ ok: true, executor: executor.name, version: RUNTIME_VERSION, walCheckpoints: db.backgroundCheckpoints() }));
-
-  // Jobs report "something changed" with their per-job secret; the server then asks the executor.
-  app.post("/callback/jobs/:id", async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    if (!checkJobSecret(key, id, bearer(req.headers.authorization))) throw new AuthError(403, "bad job secret");
-    if (!db.get(id)) throw new UwsError(404, `no job '${id}'`);
-    executor.poke?.(id);
-    return reply.code(204).send();
-  });
-
-  await app.register(async (scope) => {
-    scope.addHook("onRequest", async (req) => {
-      req.principal = await authenticate(req.headers.authorization);
-    });
-    await uwsRoutes(scope, { service, publicUrl: config.publicUrl, maxWait: config.maxWait, uploadLimitMb: config.uploadLimitMb });
-  });
+  installErrorHandler(app);
+  await registerRoutes(app, authenticate);
 
   app.addHook("onClose", async () => {
     await service.close();

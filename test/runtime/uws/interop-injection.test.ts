@@ -6,8 +6,8 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { loadDefinitions } from "../../runtime/jobdefs/definition.js";
-import { createJob, http, startServer, waitFinal, xsdErrors, type Running } from "./helpers.js";
+import { loadDefinitions } from "../../../runtime/jobdefs/definition.js";
+import { createJob, http, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
 
 const HERE = import.meta.dirname;
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ describe("pyvo interop", () => {
 describe("injection attempts and parameter types", () => {
   let s: Running;
   beforeAll(async () => {
-    s = await startServer({ auth: "none", definitions: join(HERE, "fixtures/defs"), uploadLimitMb: 1 });
+    s = await startServer({ auth: "none", definitions: join(HERE, "../fixtures/defs"), uploadLimitMb: 1 });
   });
   afterAll(async () => s?.stop());
 

@@ -2,7 +2,7 @@
 // WAIT, execution duration, destruction, uploads, and XSD validity of every document kind.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "./helpers.js";
+import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
 
 let s: Running;
 beforeAll(async () => {

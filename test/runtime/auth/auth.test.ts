@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jobSecret } from "../../runtime/auth/callback.js";
-import { createJob, http, startServer, waitFinal, type Running } from "./helpers.js";
+import { jobSecret } from "../../../runtime/auth/callback.js";
+import { createJob, http, startServer, waitFinal, type Running } from "../helpers.js";
 import { AUDIENCE, OTHER_RESOURCE, startIssuer, type Issuer } from "./oidc-issuer.js";
 
 describe("auth tokens", () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "./helpers.js";
+import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
 
 let s: Running;
 const adminFile = join(tmpdir(), `uws-rules-admin-${process.pid}-${Date.now()}`);

@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { configFromArgs, loadConfigFile } from "../../runtime/config.js";
-import { createJob, http, waitFinal } from "./helpers.js";
+import { configFromArgs, loadConfigFile } from "../../../runtime/config.js";
+import { createJob, http, waitFinal } from "../helpers.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "../../..");
 const tmp = mkdtempSync(join(tmpdir(), "uws-deploy-"));
 const procs: ChildProcess[] = [];
 afterAll(async () => {

@@ -8,10 +8,10 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startSlurmLoopback, type SlurmLoopback } from "../harness/slurm-loopback.js";
-import { createJob, http, phaseOf, waitFinal } from "./helpers.js";
+import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm-loopback.js";
+import { createJob, http, phaseOf, waitFinal } from "../helpers.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "../../..");
 
 async function freePort(): Promise<number> {
   return new Promise((r) => {

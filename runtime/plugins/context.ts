@@ -1,0 +1,70 @@
+// What every route plugin shares: the one `app.uws` decoration (service, configuration) and the
+// small request helpers built on it (links, loading a job the caller may see, 303 answers).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ServerConfig } from "../config.js";
+import type { JobDefinition } from "../jobdefs/definition.js";
+import { UwsError, type JobService } from "../jobs/service.js";
+import type { Principal } from "../auth/principal.js";
+import type { Job } from "../store/jobs-db.js";
+import type { Hrefs } from "../uws/xml.js";
+
+/** The decoration every plugin reads: `app.uws`. */
+export interface Uws {
+  service: JobService;
+  config: ServerConfig;
+  /** Active jobs reconciled with the executor at start. */
+  reconciled: number;
+  /** Key of the per-job callback secrets. */
+  callbackKey: Buffer;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    uws: Uws;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export const XML = "text/xml; charset=utf-8";
+export const TEXT = "text/plain; charset=utf-8";
+
+/** Absolute links: the configured public URL, else the request's own scheme and Host. */
+export function links(app: FastifyInstance, req: FastifyRequest) {
+  const base = app.uws.config.publicUrl ?? `${req.protocol}://${req.headers.host ?? "localhost"}`;
+  const list = (def: string) => `${base}/uws/${encodeURIComponent(def)}`;
+  const job = (j: { definition: string; id: string }) => `${list(j.definition)}/${encodeURIComponent(j.id)}`;
+  const hrefs = (j: Job): Hrefs => {
+    const u = job(j);
+    return { param: (n) => `${u}/parameters/${encodeURIComponent(n)}`, result: (r) => `${u}/results/${encodeURIComponent(r)}` };
+  };
+  return { list, job, hrefs };
+}
+
+export function wantsJson(req: FastifyRequest): boolean {
+  const a = req.headers.accept ?? "";
+  return a.includes("application/json") && !a.includes("xml");
+}
+
+/** The job definition named in the path (`:def`). */
+export function definitionOf(app: FastifyInstance, req: FastifyRequest): JobDefinition {
+  const name = (req.params as { def: string }).def;
+  const def = app.uws.service.definitions.get(name);
+  if (!def) throw new UwsError(404, `no job definition '${name}'; see GET /uws for the list`);
+  return def;
+}
+
+/** The job named in the path (`:def/:id`), if the caller may see it. */
+export function loadJob(app: FastifyInstance, req: FastifyRequest): { def: JobDefinition; job: Job } {
+  const def = definitionOf(app, req);
+  const id = (req.params as { id: string }).id;
+  const job = app.uws.service.db.get(id);
+  if (!job || job.definition !== def.name) throw new UwsError(404, `no job '${id}' in /uws/${def.name}`);
+  const p = req.principal;
+  if (!p.admin && job.owner !== p.owner) throw new UwsError(403, `job '${id}' belongs to another owner`);
+  return { def, job };
+}
+
+export const seeOther = (reply: FastifyReply, url: string) => reply.code(303).header("location", url).type(TEXT).send(`See ${url}\n`);
+export const text = (reply: FastifyReply, s: string) => reply.type(TEXT).send(s);
