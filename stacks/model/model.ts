@@ -3,6 +3,7 @@
  * Pulumi, local target, templates, teardown) needs is computed here once. Consumers render it; they
  * never re-derive a name.
  */
+import { TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, type Lookup } from "./naming.js";
 import type { AaiSpec, AuthMode, ServerGroupPolicy, Target } from "./spec.js";
 
 export type Role = "head" | "compute";
@@ -15,6 +16,9 @@ export interface ClusterNode {
   index: number;
   image: string;
   flavor: string;
+  /** How `image` and `flavor` are looked up in the cloud (by id when a UUID, else by name). */
+  imageRef: Lookup;
+  flavorRef: Lookup;
   cpus: number;
   memoryMb: number;
   /**
@@ -27,12 +31,22 @@ export interface ClusterNode {
   privateIp?: string;
   /** Resource names derived from the node name. */
   portName: string;
+  /** The port's description: the node's name, then the cluster's description (tags as text). */
+  portDescription: string;
+  /** Security groups of the node's port, by model key: every node is internal, the head also login. */
+  securityGroups: SecurityGroup["key"][];
+  /** The server's complete metadata: the cluster tags and the node's role. */
+  metadata: NodeMetadata;
 }
 
 export interface Tags {
-  "uws-cluster": string;
-  "uws-cluster-id": string;
-  "uws-cluster-expires"?: string;
+  [TAG_NAME]: string;
+  [TAG_ID]: string;
+  [TAG_EXPIRES]?: string;
+}
+
+export interface NodeMetadata extends Tags {
+  [TAG_ROLE]: Role;
 }
 
 export type ResolvedNetwork =
@@ -43,10 +57,20 @@ export type ResolvedNetwork =
       routerName: string;
       cidr: string;
       gatewayIp: string;
+      /** DHCP and router ports stay in .2 up to below the first node address (FIRST_NODE_OFFSET). */
+      allocationPool: { start: string; end: string };
       dnsServers: string[];
       externalNetwork: string;
     }
-  | { mode: "existing"; network: string; subnet: string };
+  | {
+      mode: "existing";
+      /** As the user wrote them. */
+      network: string;
+      subnet: string;
+      networkRef: Lookup;
+      /** Looked up on `networkRef`'s network. */
+      subnetRef: Lookup;
+    };
 
 export interface SecurityRule {
   /** Name of the rule within its group, unique in the cluster (used as a resource id). */
@@ -60,6 +84,8 @@ export interface SecurityRule {
   remoteCidr?: string;
   /** Traffic from members of this group of the cluster. */
   remoteGroup?: "internal";
+  /** The rule's id, then the cluster's description (tags as text). */
+  description: string;
 }
 
 export interface SecurityGroup {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { parseDuration } from "./duration.js";
 import { formatCidr, hostAddress, parseCidr } from "./net.js";
 import type { Cluster, ClusterNode, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
+import { KEYPAIR_SUFFIX, lookupOf, qualifiedName, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, tagToken } from "./naming.js";
 import type { ClusterSpec } from "./spec.js";
 import { FIRST_NODE_OFFSET } from "./validate.js";
 import { AAI_PRESETS } from "./presets.js";
@@ -14,6 +15,9 @@ export interface ResolveContext {
   now?: Date;
 }
 
+/** What generateClusterId returns: 12 lower-case hex digits. */
+export const GENERATED_ID_PATTERN = /^[0-9a-f]{12}$/;
+
 export function generateClusterId(): string {
   return randomBytes(6).toString("hex");
 }
@@ -24,10 +28,10 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const createdAt = ctx.createdAt ?? (ctx.now ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
   const ttl = spec.ttl ? parseDuration(spec.ttl)! : undefined;
   const expiresAt = ttl ? new Date(Date.parse(createdAt) + ttl * 1000).toISOString().replace(/\.\d+Z$/, "Z") : null;
-  const tags: Tags = { "uws-cluster": spec.name, "uws-cluster-id": id };
-  if (expiresAt) tags["uws-cluster-expires"] = expiresAt;
-  const tagList = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
-  const description = `uws-cluster ${tagList.join(" ")}`;
+  const tags: Tags = { [TAG_NAME]: spec.name, [TAG_ID]: id };
+  if (expiresAt) tags[TAG_EXPIRES] = expiresAt;
+  const tagList = Object.entries(tags).map(([k, v]) => tagToken(k, v));
+  const description = `${TAG_NAME} ${tagList.join(" ")}`;
 
   const local = localLayout(spec);
   const localRoot = local.root;
@@ -38,24 +42,27 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const ipOf = (index: number) => (addressSubnet ? hostAddress(parseCidr(addressSubnet)!, FIRST_NODE_OFFSET + index) : undefined);
 
   const local_ = spec.target === "local";
-  const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0), local_);
+  const nodeCtx = { tags, description, local: local_ };
+  const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0), nodeCtx);
   const computes: ClusterNode[] = [];
-  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n), local_));
+  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n), nodeCtx));
 
   const sg = (key: "internal" | "login", what: string) => ({ key, name: `${spec.name}-${key}`, description: `${what}; ${description}` });
   const securityGroups = [sg("internal", "all traffic between cluster nodes"), sg("login", "SSH and HTTPS from allowed networks")];
-  const securityRules: SecurityRule[] = [
+  type Rule = Omit<SecurityRule, "description">;
+  const tcpFrom = (name: string, port: number, cidrs: string[]) =>
+    cidrs.map((cidr, i): Rule => ({ id: `${name}-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: port, portMax: port, remoteCidr: cidr }));
+  const rules: Rule[] = [
     { id: "internal-v4", group: "internal", direction: "ingress", ethertype: "IPv4", remoteGroup: "internal" },
-    ...spec.access.sshCidrs.map((cidr, i): SecurityRule => ({ id: `ssh-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 22, portMax: 22, remoteCidr: cidr })),
-    ...spec.access.httpsCidrs.map((cidr, i): SecurityRule => ({ id: `https-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 443, portMax: 443, remoteCidr: cidr })),
+    ...tcpFrom("ssh", 22, spec.access.sshCidrs),
+    ...tcpFrom("https", 443, spec.access.httpsCidrs),
+    // Let's Encrypt's HTTP-01 challenge and the HTTP→HTTPS redirect need port 80 where HTTPS is open.
+    ...(spec.dns ? tcpFrom("http", 80, spec.access.httpsCidrs) : []),
   ];
-  // Let's Encrypt's HTTP-01 challenge and the HTTP→HTTPS redirect need port 80 where HTTPS is open.
-  if (spec.dns) {
-    securityRules.push(...spec.access.httpsCidrs.map((cidr, i): SecurityRule => ({ id: `http-${i}`, group: "login", direction: "ingress", ethertype: "IPv4", protocol: "tcp", portMin: 80, portMax: 80, remoteCidr: cidr })));
-  }
+  const securityRules: SecurityRule[] = rules.map((r) => ({ ...r, description: `${r.id}; ${description}` }));
 
   const keypair = spec.access.keypair === "generate"
-    ? { mode: "generate" as const, name: `${spec.name}-${id}` }
+    ? { mode: "generate" as const, name: qualifiedName(spec.name, id, KEYPAIR_SUFFIX) }
     : { mode: "existing" as const, name: spec.access.keypair.existing, privateKeyFile: spec.access.keypair.privateKeyFile };
 
   const mountPoint = spec.target === "local" ? `${localRoot}/shared` : "/shared";
@@ -77,7 +84,7 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
     region: spec.openstack.region, availabilityZone: spec.openstack.availabilityZone, sshUser: spec.target === "local" ? "root" : spec.openstack.sshUser,
     nodes: [head, ...computes], head, computes, network, securityGroups, securityRules, keypair, volume,
     // Keypairs and server groups have no tags: their names carry the cluster id so the sweep can match them exactly.
-    serverGroup: spec.serverGroup === "none" ? null : { name: `${spec.name}-${id}-servers`, policy: spec.serverGroup },
+    serverGroup: spec.serverGroup === "none" ? null : { name: qualifiedName(spec.name, id, SERVER_GROUP_SUFFIX), policy: spec.serverGroup },
     floatingIp: { description: `head of ${spec.name}; ${description}` },
     slurm: { partition: spec.slurm.partition, clusterName: spec.name.replace(/-/g, "_") },
     jobserver: {
@@ -98,16 +105,28 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
 const JOBSERVER_USER = "uws";
 const JOBSERVER_UID = 900;
 
-function node(name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number }, privateIp: string | undefined, local: boolean): ClusterNode {
+function node(
+  name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number },
+  privateIp: string | undefined, c: { tags: Tags; description: string; local: boolean },
+): ClusterNode {
   // A VM's kernel reports about 3-7 % less than the flavor's RAM; 10 % (at least 256 MiB) keeps slurmd from draining the node.
-  const realMemoryMb = local ? r.memoryMb : Math.max(r.memoryMb - Math.max(256, Math.ceil(r.memoryMb * 0.1)), Math.floor(r.memoryMb / 2));
-  const n: ClusterNode = { name, role, index, image: r.image, flavor: r.flavor, cpus: r.cpus, memoryMb: r.memoryMb, realMemoryMb, portName: `${name}-port` };
+  const realMemoryMb = c.local ? r.memoryMb : Math.max(r.memoryMb - Math.max(256, Math.ceil(r.memoryMb * 0.1)), Math.floor(r.memoryMb / 2));
+  const n: ClusterNode = {
+    name, role, index, image: r.image, flavor: r.flavor, imageRef: lookupOf(r.image), flavorRef: lookupOf(r.flavor),
+    cpus: r.cpus, memoryMb: r.memoryMb, realMemoryMb,
+    portName: `${name}-port`, portDescription: `${name}; ${c.description}`,
+    securityGroups: role === "head" ? ["internal", "login"] : ["internal"],
+    metadata: { ...c.tags, [TAG_ROLE]: role },
+  };
   if (privateIp) n.privateIp = privateIp;
   return n;
 }
 
 function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {
-  if ("existing" in spec.network) return { mode: "existing", ...spec.network.existing };
+  if ("existing" in spec.network) {
+    const { network, subnet } = spec.network.existing;
+    return { mode: "existing", network, subnet, networkRef: lookupOf(network), subnetRef: lookupOf(subnet) };
+  }
   const cidr = parseCidr(spec.network.create.cidr)!;
   return {
     mode: "create",
@@ -116,6 +135,7 @@ function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {
     routerName: `${spec.name}-router`,
     cidr: formatCidr(cidr),
     gatewayIp: hostAddress(cidr, 1),
+    allocationPool: { start: hostAddress(cidr, 2), end: hostAddress(cidr, FIRST_NODE_OFFSET - 1) },
     dnsServers: spec.network.create.dnsServers,
     externalNetwork: spec.openstack.externalNetwork ?? "",
   };

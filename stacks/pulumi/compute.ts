@@ -38,20 +38,20 @@ export class ClusterCompute extends pulumi.ComponentResource {
         adminStateUp: true,
         // `fixedIps` is the provider's `fixed_ip` block.
         fixedIps: [node.privateIp ? { subnetId: args.subnetId, ipAddress: node.privateIp } : { subnetId: args.subnetId }],
-        securityGroupIds: node.role === "head" ? [args.securityGroupIds.internal, args.securityGroupIds.login] : [args.securityGroupIds.internal],
+        securityGroupIds: node.securityGroups.map((key) => args.securityGroupIds[key]),
         tags: cluster.tagList,
-        description: `${node.name}; ${cluster.description}`,
+        description: node.portDescription,
       }, child);
       this.ports[node.name] = port;
       this.instances[node.name] = new openstack.compute.Instance(`instance-${node.name}`, {
         name: node.name,
-        imageName: node.image,
-        flavorName: node.flavor,
+        ...(node.imageRef.by === "id" ? { imageId: node.imageRef.value } : { imageName: node.imageRef.value }),
+        ...(node.flavorRef.by === "id" ? { flavorId: node.flavorRef.value } : { flavorName: node.flavorRef.value }),
         keyPair: keyPairName,
         availabilityZone: cluster.availabilityZone,
         // `networks` is the provider's `network` block.
         networks: [{ port: port.id }],
-        metadata: { ...cluster.tags, "uws-cluster-role": node.role },
+        metadata: { ...node.metadata },
         tags: cluster.tagList,
         userData: args.userData?.[node.name],
         schedulerHints: group ? [{ group: group.id }] : undefined,

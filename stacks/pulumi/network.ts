@@ -6,8 +6,6 @@ export interface ClusterNetworkArgs {
   cluster: Cluster;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The cluster's network: created (network, subnet, router with gateway and interface) or reused.
  * Mirrors stacks/terraform/network.ts resource for resource (the parity test compares them).
@@ -24,10 +22,11 @@ export class ClusterNetwork extends pulumi.ComponentResource {
     const net = cluster.network;
     const child = { parent: this };
     if (net.mode === "existing") {
-      // Looked up by id when given one (ids are stable), else by name.
-      const existingNet = openstack.networking.getNetworkOutput(UUID.test(net.network) ? { networkId: net.network } : { name: net.network }, child);
+      // Looked up as the model says: by id or by name.
+      const { networkRef: n, subnetRef: s } = net;
+      const existingNet = openstack.networking.getNetworkOutput(n.by === "id" ? { networkId: n.value } : { name: n.value }, child);
       const existingSub = openstack.networking.getSubnetOutput({
-        ...(UUID.test(net.subnet) ? { subnetId: net.subnet } : { name: net.subnet }), networkId: existingNet.id,
+        ...(s.by === "id" ? { subnetId: s.value } : { name: s.value }), networkId: existingNet.id,
       }, child);
       this.networkId = existingNet.id;
       this.subnetId = existingSub.id;
@@ -37,12 +36,12 @@ export class ClusterNetwork extends pulumi.ComponentResource {
     const network = new openstack.networking.Network("network", {
       name: net.networkName, adminStateUp: true, tags: cluster.tagList, description: cluster.description,
     }, child);
-    // Node addresses are fixed by the model from .10 up; DHCP and router ports stay in .2–.9.
+    // Node addresses are fixed by the model; DHCP and router ports stay in the model's allocation pool.
     const subnet = new openstack.networking.Subnet("subnet", {
       name: net.subnetName, networkId: network.id, cidr: net.cidr, ipVersion: 4, gatewayIp: net.gatewayIp,
       dnsNameservers: net.dnsServers, enableDhcp: true, tags: cluster.tagList, description: cluster.description,
       // `allocationPools` is the provider's `allocation_pool` block (v1.54 and v3 alike).
-      allocationPools: [{ start: offset(net.gatewayIp, 1), end: offset(net.gatewayIp, 8) }],
+      allocationPools: [net.allocationPool],
     }, child);
     const external = openstack.networking.getNetworkOutput({ name: net.externalNetwork, external: true }, child);
     const router = new openstack.networking.Router("router", {
@@ -53,10 +52,4 @@ export class ClusterNetwork extends pulumi.ComponentResource {
     this.subnetId = subnet.id;
     this.registerOutputs({ networkId: this.networkId, subnetId: this.subnetId });
   }
-}
-
-function offset(ip: string, n: number): string {
-  const parts = ip.split(".").map(Number);
-  parts[3] = parts[3]! + n;
-  return parts.join(".");
 }

@@ -29,7 +29,7 @@ export class ClusterSecurity extends pulumi.ComponentResource {
         portRangeMax: r.portMax,
         remoteIpPrefix: r.remoteCidr,
         remoteGroupId: r.remoteGroup ? groups[r.remoteGroup].id : undefined,
-        description: `${r.id}; ${cluster.description}`,
+        description: r.description,
       }, child);
     }
     this.registerOutputs({ groupIds: this.groupIds });

@@ -9,8 +9,6 @@ export interface ClusterNetworkProps {
   cluster: Cluster;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The cluster's network: created (network, subnet, router with gateway and interface) or reused. */
 export class ClusterNetwork extends Construct {
   readonly networkId: string;
@@ -23,10 +21,10 @@ export class ClusterNetwork extends Construct {
     const { cluster } = props;
     const net = cluster.network;
     if (net.mode === "existing") {
-      // Looked up by id when given one (ids are stable), else by name.
-      const byNet = UUID.test(net.network) ? { networkId: net.network } : { name: net.network };
-      const existingNet = new DataOpenstackNetworkingNetworkV2(this, "network", byNet);
-      const bySub = UUID.test(net.subnet) ? { subnetId: net.subnet } : { name: net.subnet };
+      // Looked up as the model says: by id or by name.
+      const { networkRef: n, subnetRef: s } = net;
+      const existingNet = new DataOpenstackNetworkingNetworkV2(this, "network", n.by === "id" ? { networkId: n.value } : { name: n.value });
+      const bySub = s.by === "id" ? { subnetId: s.value } : { name: s.value };
       const existingSub = new DataOpenstackNetworkingSubnetV2(this, "subnet", { ...bySub, networkId: existingNet.id });
       this.networkId = existingNet.id;
       this.subnetId = existingSub.id;
@@ -35,11 +33,11 @@ export class ClusterNetwork extends Construct {
     const network = new NetworkingNetworkV2(this, "network", {
       name: net.networkName, adminStateUp: true, tags: cluster.tagList, description: cluster.description,
     });
-    // Node addresses are fixed by the model from .10 up; DHCP and router ports stay in .2–.9.
+    // Node addresses are fixed by the model; DHCP and router ports stay in the model's allocation pool.
     const subnet = new NetworkingSubnetV2(this, "subnet", {
       name: net.subnetName, networkId: network.id, cidr: net.cidr, ipVersion: 4, gatewayIp: net.gatewayIp,
       dnsNameservers: net.dnsServers, enableDhcp: true, tags: cluster.tagList, description: cluster.description,
-      allocationPool: [{ start: offset(net.gatewayIp, 1), end: offset(net.gatewayIp, 8) }],
+      allocationPool: [net.allocationPool],
     });
     const external = new DataOpenstackNetworkingNetworkV2(this, "external", { name: net.externalNetwork, external: true });
     const router = new NetworkingRouterV2(this, "router", {
@@ -49,10 +47,4 @@ export class ClusterNetwork extends Construct {
     this.networkId = network.id;
     this.subnetId = subnet.id;
   }
-}
-
-function offset(ip: string, n: number): string {
-  const parts = ip.split(".").map(Number);
-  parts[3] = parts[3]! + n;
-  return parts.join(".");
 }

@@ -28,7 +28,7 @@ export class ClusterSecurity extends Construct {
         portRangeMax: r.portMax,
         remoteIpPrefix: r.remoteCidr,
         remoteGroupId: r.remoteGroup ? groups[r.remoteGroup].id : undefined,
-        description: `${r.id}; ${cluster.description}`,
+        description: r.description,
       });
     }
   }
