@@ -15,12 +15,8 @@ export interface ParsedArgs {
   positional: string[];
 }
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 
 export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   const flags: ParsedArgs["flags"] = {};

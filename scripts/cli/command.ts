@@ -1,13 +1,6 @@
 import type { FlagSpec, ParsedArgs } from "./args.js";
 
-/** Exit codes, documented in the README. */
-export const EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  preflight: 3,
-  notReady: 4,
-} as const;
+export { EXIT } from "../errors.js";
 
 export interface CommandContext {
   /** True with --json: print machine-readable JSON on stdout, human text nowhere on stdout. */

@@ -1,41 +1,18 @@
 /**
  * The "after machines exist" pipeline, shared by every target: given nodes with an SSH door, it
- * pushes the rendered files and the secrets over SSH, starts the services in dependency order and
- * runs the readiness gate. Targets differ only in how services start (systemd units on VMs, daemons
- * recorded by PID on the local target) and in which rendered files apply to them.
+ * pushes the rendered files and the secrets over SSH, starts the service table's rows step by step
+ * (the target says how a row starts: systemd on VMs, recorded daemons locally) and runs the
+ * readiness gate.
  *
  *   Connecting to nodes → Preparing nodes → Writing configuration → Starting munge →
  *   Starting Slurm → Starting the job server → readiness gate (scripts/readiness)
  */
-import type { Cluster, ClusterNode } from "../../stacks/model/index.js";
+import { SERVICE_STAGES, servicesFor, type Cluster, type ClusterNode, type ServiceRow, type Target } from "../../stacks/model/index.js";
 import { readinessGate, type ReadinessLimits, type ReadinessReport } from "../readiness/index.js";
+import type { NodeBundle } from "../render/index.js";
 import { secretsFor, type SecretValues } from "../secrets/index.js";
 import { shq, type PushFile, type SshHost, type SshPool } from "../ssh/index.js";
-import { NodeError, type Progress } from "./progress.js";
-
-export { Progress, StepError, NodeError, fmtMs, type ProgressMode, type ProgressEvent } from "./progress.js";
-
-export type TargetKind = "openstack" | "local";
-
-/** A rendered file (the renderer's NodeFile): `secret` names a SecretRef whose value is the content. */
-export interface RenderedFile {
-  path: string;
-  mode: string;
-  owner: string;
-  content: string | Buffer;
-  secret?: string;
-  targets: TargetKind[];
-}
-
-export interface RenderedBundle {
-  node: ClusterNode;
-  files: RenderedFile[];
-}
-
-/** How a target starts services on a node (systemctl on VMs, PID-recorded daemons locally). */
-export interface ServiceControl {
-  start(node: ClusterNode, services: string[]): Promise<void>;
-}
+import { NodeError, type Progress } from "../progress/index.js";
 
 export interface DeployNode {
   node: ClusterNode;
@@ -44,12 +21,12 @@ export interface DeployNode {
 
 export interface DeployInput {
   cluster: Cluster;
-  target: TargetKind;
   nodes: DeployNode[];
   pool: SshPool;
-  bundles: RenderedBundle[];
+  bundles: NodeBundle[];
   secrets: SecretValues;
-  services: ServiceControl;
+  /** How this target starts service-table rows on a node. */
+  startServices(node: ClusterNode, rows: ServiceRow[]): Promise<void>;
   progress: Progress;
   /** The job server as reached from here, and the token of the canary job. */
   jobServerUrl: string;
@@ -62,8 +39,8 @@ export interface DeployResult {
   timings: { step: string; ms: number }[];
 }
 
-/** The files a node receives on this target: rendered files for the target, then secrets not already among them. */
-export function filesFor(input: Pick<DeployInput, "cluster" | "target" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
+/** The files a node receives on this cluster's target: rendered files for the target, then secrets not already among them. */
+export function filesFor(input: Pick<DeployInput, "cluster" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
   const bundle = input.bundles.find((b) => b.node.name === node.name);
   if (!bundle) throw new NodeError(node.name, "the renderer produced no files for this node");
   const secret = (key: string): Buffer => {
@@ -71,7 +48,8 @@ export function filesFor(input: Pick<DeployInput, "cluster" | "target" | "bundle
     if (!v) throw new NodeError(node.name, `secret ${key} has no value`);
     return v;
   };
-  const files: PushFile[] = bundle.files.filter((f) => f.targets.includes(input.target))
+  const target: Target = input.cluster.target;
+  const files: PushFile[] = bundle.files.filter((f) => f.targets.includes(target))
     .map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, content: f.secret ? secret(f.secret) : f.content }));
   const paths = new Set(files.map((f) => f.path));
   for (const s of secretsFor(input.cluster, node)) {
@@ -82,29 +60,36 @@ export function filesFor(input: Pick<DeployInput, "cluster" | "target" | "bundle
 
 export async function deploy(input: DeployInput): Promise<DeployResult> {
   const { cluster, pool, progress: p } = input;
-  const byRole = (role: "head" | "compute") => input.nodes.filter((n) => n.node.role === role);
-  const head = byRole("head")[0];
+  const head = input.nodes.find((n) => n.node.role === "head");
   if (!head) throw new Error(`cluster ${cluster.name} has no head node to deploy to`);
   const each = <T>(nodes: DeployNode[], fn: (n: DeployNode) => Promise<T>) => pool.forEach(nodes.map((n) => ({ ...n.ssh, n })), (h) => named(h.n, () => fn(h.n)));
 
   await p.step(`Connecting to ${input.nodes.length} nodes over SSH`, () => each(input.nodes, async (n) => { await pool.connect(n.ssh); }));
   await p.step("Preparing nodes (job server user, shared folders)", () => each(input.nodes, (n) => pool.run(n.ssh, prepareScript(cluster, n.node))));
   await p.step("Writing configuration and secrets", () => each(input.nodes, (n) => pool.push(n.ssh, filesFor(input, n.node))));
-  await p.step("Starting munge", () => each(input.nodes, async (n) => {
-    await input.services.start(n.node, ["munge"]);
-    // slurmctld and slurmd authenticate through munged from their first second.
-    await pool.run(n.ssh, "for i in $(seq 250); do test -S /run/munge/munge.socket.2 && exit 0; sleep 0.02; done; echo 'munged did not create /run/munge/munge.socket.2 within 5 s' >&2; exit 1");
-  }));
-  await p.step("Starting Slurm (slurmctld on the head, slurmd on compute nodes)", async () => {
-    await named(head, () => input.services.start(head.node, ["slurmctld"]));
-    await Promise.all(byRole("compute").map((n) => named(n, () => input.services.start(n.node, ["slurmd"]))));
-  });
-  await p.step("Starting the job server", () => named(head, () => input.services.start(head.node, ["uws-server"])));
+  for (const { stage, title } of SERVICE_STAGES) {
+    await p.step(title, async () => {
+      const start = async (n: DeployNode) => {
+        const rows = servicesFor(stage, n.node.role);
+        if (!rows.length) return;
+        await input.startServices(n.node, rows);
+        for (const r of rows) if (r.ready) await pool.run(n.ssh, waitScript(r.ready));
+      };
+      // The head's rows first (slurmctld before any slurmd registers), then every compute node at once.
+      await named(head, () => start(head));
+      await each(input.nodes.filter((n) => n !== head), start);
+    });
+  }
   const readiness = await readinessGate({
     pool, head: head.ssh, slurmNodes: cluster.computes.map((n) => n.name), url: input.jobServerUrl, token: input.adminToken,
     progress: p, ...(input.limits ? { limits: input.limits } : {}),
   });
   return { readiness, timings: [...p.timings] };
+}
+
+/** Waits (5 s at most, polling every 20 ms) until a service-table readiness test passes. */
+function waitScript(ready: NonNullable<ServiceRow["ready"]>): string {
+  return `for i in $(seq 250); do ${ready.test} && exit 0; sleep 0.02; done; echo ${shq(`${ready.what} within 5 s`)} >&2; exit 1`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * bounded; a failure names the check and the node (or job) and leaves the cluster as it is.
  */
 import type { SshHost, SshPool } from "../ssh/index.js";
-import { NodeError, type Progress } from "../deploy/progress.js";
+import { NodeError, type Progress } from "../progress/index.js";
 
 export interface ReadinessInput {
   pool: SshPool;

@@ -38,8 +38,6 @@ export interface NodeBundle {
    *  re-render after apply does not change it and the engines do not replace servers. */
   userData: string;
   files: NodeFile[];
-  /** Cloud target: shell script to run as root after the files and secrets are pushed (starts services). */
-  activate: string;
 }
 
 export interface RenderOptions {
@@ -67,7 +65,6 @@ export function renderCluster(cluster: Cluster, opts: RenderOptions = {}): NodeB
     node,
     files: [...renderRows(cluster, node, book, memo).map((r) => r.file), ...secretFiles(cluster, node, opts.secrets)],
     userData: renderUserData(cluster, node, bootBook, memo),
-    activate: templates().render("cloud-init/activate.sh", nodeHeader(cluster, node)),
   }));
 }
 
@@ -176,7 +173,7 @@ export interface RenderToDirOptions {
 }
 
 /**
- * Writes DIR/<node>/user-data, DIR/<node>/activate.sh, DIR/<node>/files/<absolute path> and a
+ * Writes DIR/<node>/user-data, DIR/<node>/files/<absolute path> and a
  * DIR/<node>/files.json manifest (path, mode, owner, concern, secret, targets). Each node folder is
  * replaced as a whole so no stale file survives a re-render.
  */
@@ -188,7 +185,6 @@ export function renderToDir(bundles: NodeBundle[], outDir: string, opts: RenderT
     const files = opts.target ? b.files.filter((f) => f.targets.includes(opts.target!)) : b.files;
     if (opts.target !== "local") {
       writeFileSync(join(dir, "user-data"), b.userData, { mode: 0o644 });
-      writeFileSync(join(dir, "activate.sh"), b.activate, { mode: 0o755 });
     }
     for (const f of files) {
       const dest = join(dir, "files", f.path);

@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { NAME_PATTERN, parseSpec, resolveCluster, SpecError, type Cluster, type ClusterSpec } from "../../stacks/model/index.js";
-import { ClusterState, stateRoot } from "../state/store.js";
-import { UsageError } from "./args.js";
+import { ClusterState, stateRoot } from "./store.js";
+import { UsageError } from "../errors.js";
+
+/** The resolved model `up` saved, so down/status/ssh work from the cluster name alone. */
+export const MODEL_FILE = "model.json";
 
 export interface Loaded {
   spec: ClusterSpec;
@@ -40,4 +43,21 @@ export function loadCluster(file: string, opts: { cwd: string; env: NodeJS.Proce
   const ident = opts.persist ? state.identity(spec.id) : state.peekIdentity();
   const cluster = resolveCluster(spec, ident ? { id: spec.id ?? ident.id, createdAt: ident.createdAt } : {});
   return { spec, cluster, state };
+}
+
+/**
+ * The cluster a down/status/ssh means: from the spec (preferring the model saved at up, which
+ * carries the real id and creation time) or from the name alone (`cluster` undefined when nothing
+ * was saved under that name).
+ */
+export function findCluster(opts: { spec?: string; name?: string; cwd: string; env: NodeJS.ProcessEnv; verb: string }): { state: ClusterState; cluster?: Cluster } {
+  if (opts.spec) {
+    const { cluster, state } = loadCluster(opts.spec, { cwd: opts.cwd, env: opts.env, persist: false, ...(opts.name ? { name: opts.name } : {}) });
+    return { cluster: state.readJson<Cluster>(MODEL_FILE) ?? cluster, state };
+  }
+  if (!opts.name) throw new UsageError(`${opts.verb} needs --spec FILE or --name NAME to know which cluster`);
+  if (!NAME_PATTERN.test(opts.name)) throw new UsageError(`--name must match ${NAME_PATTERN.source}, got ${JSON.stringify(opts.name)}`);
+  const state = new ClusterState(opts.name, stateRoot(opts.env));
+  const cluster = state.readJson<Cluster>(MODEL_FILE);
+  return cluster ? { cluster, state } : { state };
 }

@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { inNode } from "./holder.js";
-import type { NodeLayout } from "./layout.js";
+import { LOCAL_SSHD, serviceNamed } from "../model/index.js";
+import { NODE_APP_DIR, type NodeLayout } from "./layout.js";
 import { procStartTime, type Proc } from "./sys.js";
 
 export interface DaemonSpec {
@@ -16,18 +17,21 @@ export interface DaemonSpec {
   user?: string;
 }
 
-/** The services the deploy pipeline may start, by the names it uses for the cloud's systemd units. */
+/**
+ * How the local target runs a service of the service table, or sshd (its SSH door).
+ * `jobServerBundle`: the bundle's path inside the node's read-only app folder.
+ */
 export function daemonSpec(service: string, jobServerBundle?: string): DaemonSpec {
-  switch (service) {
-    case "ssh": return { argv: ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"] };
-    case "munge": return { argv: ["/usr/sbin/munged", "-F"], user: "munge" };
-    case "slurmctld": return { argv: ["/usr/sbin/slurmctld", "-D"] };
-    case "slurmd": return { argv: ["/usr/sbin/slurmd", "-D"] };
-    case "uws-server":
-      if (!jobServerBundle) throw new Error("the job server bundle is missing: run `npm run build:runtime` first");
-      return { argv: [process.execPath, jobServerBundle, "--config", "/etc/uws-server/config.yaml"], user: "uws" };
-    default: throw new Error(`the local target does not know how to start the service "${service}"`);
-  }
+  if (service === "ssh") return LOCAL_SSHD;
+  const row = serviceNamed(service);
+  if (!row.local) throw new Error(`the local target runs no daemon for the service "${service}"`);
+  const argv = row.local.argv.map((a) => {
+    if (a === "{node}") return process.execPath;
+    if (a !== "{bundle}") return a;
+    if (!jobServerBundle) throw new Error("the job server bundle is missing: run `npm run build:runtime` first");
+    return `${NODE_APP_DIR}/${jobServerBundle}`;
+  });
+  return { argv, ...(row.local.user ? { user: row.local.user } : {}) };
 }
 
 const ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", HOME: "/root" };

@@ -10,13 +10,19 @@ import { join } from "node:path";
 import type { NodeLayout } from "./layout.js";
 import { procStartTime, type Proc } from "./sys.js";
 
-// $1 hostname, $2 etc upper, $3 etc work, then pairs (source target) for bind mounts.
+// $1 hostname, $2 etc upper, $3 etc work, then triples (kind source target) in mountOrder's order.
 const SCRIPT = `set -e
 hostname "$1"
 mount -t overlay uws-etc -o "lowerdir=/etc,upperdir=$2,workdir=$3" /etc
 shift 3
-while [ $# -gt 0 ]; do mount --bind "$1" "$2"; shift 2; done
-mount -t tmpfs -o mode=0755,size=64m uws-run /run
+while [ $# -gt 0 ]; do
+  case "$1" in
+    tmpfs) mount -t tmpfs -o mode=0755,size=64m uws-run "$3" ;;
+    bind) mkdir -p "$3"; mount --bind "$2" "$3" ;;
+    ro-bind) mkdir -p "$3"; mount --bind "$2" "$3"; mount -o remount,bind,ro "$3" ;;
+  esac
+  shift 3
+done
 mkdir -p /run/sshd /run/munge /run/slurm /run/lock
 chmod 0755 /run/sshd
 chown munge:munge /run/munge
@@ -31,7 +37,7 @@ export async function startHolder(n: NodeLayout, onSpawn: (p: Proc) => void, tim
   for (const p of [n.etcUpper, n.etcWork]) {
     if (OVERLAY_UNSAFE.test(p)) throw new Error(`the state dir path ${p} contains a comma, colon or space, which overlayfs options cannot carry; set UWS_CLUSTER_HOME to a plain path`);
   }
-  const args = [n.node.name, n.etcUpper, n.etcWork, ...n.binds.flatMap((b) => [b.source, b.target])];
+  const args = [n.node.name, n.etcUpper, n.etcWork, ...n.mounts.flatMap((m) => [m.kind, m.source ?? "-", m.target])];
   const err = openSync(join(n.consoleDir, "holder.log"), "a", 0o600);
   const child = spawn("nsenter", [`--net=/run/netns/${n.netns}`, "unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c", SCRIPT, "holder", ...args], {
     detached: true, stdio: ["ignore", "pipe", err],

@@ -5,7 +5,6 @@
  */
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import type { NodeLayout } from "./layout.js";
 
 export interface NodeImage {
@@ -16,7 +15,7 @@ export interface NodeImage {
 /** Folders inside the private /var/lib/slurm that the slurm packages create. */
 const SLURM_SUBDIRS = ["slurmctld", "slurmd"];
 
-export function buildNodeImage(n: NodeLayout, authorizedKey: string): NodeImage {
+export function buildNodeImage(n: NodeLayout, authorizedKey: string, keys: { private: string; public: string }): NodeImage {
   mkdirSync(n.dir, { recursive: true, mode: 0o700 });
   mkdirSync(n.consoleDir, { recursive: true, mode: 0o700 });
   mkdirSync(n.etcWork, { recursive: true, mode: 0o700 });
@@ -37,7 +36,6 @@ export function buildNodeImage(n: NodeLayout, authorizedKey: string): NodeImage 
   const sshDir = join(n.etcUpper, "ssh");
   mkdirSync(sshDir, { recursive: true, mode: 0o755 });
   chmodSync(n.etcUpper, 0o755);
-  const keys = generateEd25519();
   writeFileSync(join(sshDir, "ssh_host_ed25519_key"), keys.private, { mode: 0o600 });
   writeFileSync(join(sshDir, "ssh_host_ed25519_key.pub"), keys.public + "\n", { mode: 0o644 });
   writeFileSync(join(sshDir, "sshd_config"), sshdConfig(n.ip), { mode: 0o644 });

@@ -9,7 +9,7 @@ import { prefixLength, type NodeLayout } from "./layout.js";
 import type { LocalRecord } from "./record.js";
 import { run, runIgnoring } from "./sys.js";
 
-const GONE = /Cannot find device|No such file|does not exist|not found|Invalid argument|Cannot open network namespace/i;
+const GONE = /Cannot find device|No such device|No such file|does not exist|not found|Invalid argument|Cannot open network namespace/i;
 /** Marks that a uws-cluster created /run/netns, so whichever cluster goes down last removes it (pitfall 13). */
 export const RUN_NETNS_MARK = "/run/netns.uws-cluster";
 

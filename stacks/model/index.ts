@@ -7,3 +7,4 @@ export { parseSpec, validateSpec, NAME_PATTERN, MAX_COMPUTE, FIRST_NODE_OFFSET }
 export { resolveCluster, generateClusterId, GENERATED_ID_PATTERN, type ResolveContext } from "./resolve.js";
 export { parseDuration } from "./duration.js";
 export { AAI_PRESETS } from "./presets.js";
+export * from "./services.js";

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
-import { downLocal, JOB_SERVER_BUNDLE, preflight, REPO_ROOT, upLocal } from "../../scripts/deploy/local.js";
-import { Progress } from "../../scripts/deploy/progress.js";
+import { localTarget, preflight } from "../../scripts/targets/local/index.js";
+import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/bundle.js";
+import { upCluster } from "../../scripts/deploy/up.js";
+import { Progress } from "../../scripts/progress/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 
 const runs = Number(process.argv[2] ?? 3);
@@ -24,11 +26,12 @@ try {
     const state = new ClusterState("bench-local", home);
     const cluster = resolveCluster(parseSpec(SPEC, "bench.yaml"), state.identity());
     const t0 = performance.now();
-    const r = await upLocal(cluster, state, { progress: new Progress(process.stdout, "quiet") });
+    const progress = new Progress(process.stdout, "quiet");
+    const r = await upCluster(localTarget, { cluster, state, progress, env: process.env, cwd: REPO_ROOT, args: { flags: {}, positional: [] } });
     ups.push(performance.now() - t0);
     for (const t of r.timings) steps.set(t.step, [...(steps.get(t.step) ?? []), t.ms]);
     const t1 = performance.now();
-    await downLocal(state);
+    await down(state);
     downs.push(performance.now() - t1);
     console.log(`  run ${i + 1}: up ${ms(ups[i]!)} (canary on ${r.readiness.canary.node} in ${r.readiness.canary.ms} ms), down ${ms(downs[i]!)}`);
   }
@@ -48,12 +51,15 @@ try {
   const d = spawnSync(process.execPath, [bin, "down", "--spec", spec], { env, encoding: "utf8" });
   const c2 = performance.now();
   if (u.status !== 0 || d.status !== 0) throw new Error(`CLI run failed: ${u.stderr}${d.stderr}`);
-  console.log(`CLI wall clock: uws-cluster up ${ms(c1 - c0)}, uws-cluster down ${ms(c2 - c1)} (includes ~1 s of Node + tsx start-up each)`);
+  console.log(`CLI wall clock: uws-cluster up ${ms(c1 - c0)}, uws-cluster down ${ms(c2 - c1)} (includes Node start-up)`);
 } finally {
-  await downLocal(new ClusterState("bench-local", home)).catch(() => {});
+  await down(new ClusterState("bench-local", home)).catch(() => {});
   rmSync(home, { recursive: true, force: true });
 }
 
+function down(state: ClusterState) {
+  return localTarget.delete({ state, env: process.env, cwd: REPO_ROOT, progress: new Progress(process.stdout, "quiet"), args: { flags: {}, positional: [] } });
+}
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;

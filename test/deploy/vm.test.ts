@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
-import { bundleFiles, cloudInitVerdict, jobServerInstallCommand, publicUrl, REMOTE_BUNDLE_DIR, systemdStart } from "../../scripts/deploy/cloud.js";
+import { resolveCluster, SERVICE_STAGES, serviceNamed, servicesFor, validateSpec } from "../../stacks/model/index.js";
+import { bundleFiles, cloudInitVerdict, jobServerInstallCommand, REMOTE_BUNDLE_DIR, systemdStart } from "../../scripts/deploy/vm.js";
+import { publicUrl } from "../../scripts/targets/openstack/index.js";
 import { renderCluster } from "../../scripts/render/index.js";
 import { JOBSERVER_FILES } from "../../scripts/render/paths.js";
-import { hostKeysFromConsole } from "../../scripts/openstack/console.js";
+import { hostKeysFromConsole } from "../../scripts/targets/openstack/cloud/console.js";
 import { openstackSpec } from "../helpers/specs.js";
 
 const ED = "AAAAC3NzaC1lZDI1NTE5AAAAIJ4b3SquuZ4rc1WNPAR8ysZsEdXbkqLVv0vY8HqTG9m1";
@@ -39,14 +40,20 @@ describe("host keys from the console log", () => {
   });
 });
 
-describe("service start on VMs", () => {
+describe("service start on VMs (the service table)", () => {
   const cluster = resolveCluster(validateSpec(openstackSpec()), { id: "0123456789ab" });
+  const all = (role: "head" | "compute") => systemdStart(SERVICE_STAGES.flatMap(({ stage }) => servicesFor(stage, role)));
   it("starts the units the deploy steps name, and exports the shared folder before slurmctld", () => {
-    const head = systemdStart(cluster.head, ["slurmctld"]);
+    const head = systemdStart([serviceNamed("slurmctld")]);
     expect(head.indexOf("exportfs -ra")).toBeLessThan(head.indexOf("systemctl restart slurmctld"));
-    expect(systemdStart(cluster.computes[0]!, ["slurmd"])).toContain("systemctl restart slurmd");
-    expect(systemdStart(cluster.head, ["uws-server"])).toMatch(/restart uws-server[\s\S]*reload-or-restart nginx/);
-    expect(systemdStart(cluster.head, ["munge"])).toContain("systemctl restart munge");
+    expect(systemdStart([serviceNamed("slurmd")])).toContain("systemctl restart slurmd");
+    expect(systemdStart([serviceNamed("uws-server")])).toMatch(/restart uws-server[\s\S]*reload-or-restart nginx/);
+    expect(systemdStart([serviceNamed("munge")])).toContain("systemctl restart munge");
+  });
+  it("each role starts its services in dependency order: ssh, munge, Slurm, the job server", () => {
+    expect(all("head")).toMatch(/try-reload-or-restart ssh[\s\S]*restart munge[\s\S]*exportfs -ra[\s\S]*restart slurmctld[\s\S]*restart uws-server[\s\S]*nginx/);
+    expect(all("compute")).toMatch(/try-reload-or-restart ssh[\s\S]*restart munge[\s\S]*restart slurmd/);
+    expect(all("compute")).not.toMatch(/slurmctld|uws-server|exportfs/);
   });
   it("the public URL is the DNS name when configured, else https on the floating IP", () => {
     expect(publicUrl(cluster, "198.51.100.7")).toBe("https://198.51.100.7");

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { runCli } from "../../scripts/cli/run.js";
-import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/local.js";
+import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/bundle.js";
 
 export interface CliResult {
   code: number;

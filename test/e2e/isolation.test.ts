@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
-import { REPO_ROOT } from "../../scripts/deploy/local.js";
+import { REPO_ROOT } from "../../scripts/deploy/bundle.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../local/leftovers.js";
 import { cli, ensureBundle, finish, result, submit } from "./helpers.js";

@@ -21,6 +21,11 @@ function cluster(name: string): { cluster: Cluster; state: ClusterState } {
   return { cluster: resolveCluster(spec, state.identity()), state };
 }
 
+/** Host keys as the deploy side makes them, one per node. */
+function hostKeysFor(c: Cluster) {
+  return Object.fromEntries(c.nodes.map((n) => [n.name, generateEd25519()]));
+}
+
 function inNode(t: LocalTarget, node: string, cmd: string): string {
   return execFileSync("nsenter", ["-t", String(t.holder(node)!.pid), "--net", "--uts", "--mount", "--", "bash", "-c", cmd], { encoding: "utf8" });
 }
@@ -31,7 +36,7 @@ describe("local nodes", () => {
   let ns: string[] = [];
   beforeAll(async () => {
     target = new LocalTarget(a.cluster, { stateDir: a.state.dir, store: a.state });
-    await target.provision(key.public);
+    await target.provision(key.public, hostKeysFor(a.cluster));
     ns = namespaceIds(a.cluster);
   });
   afterAll(async () => {
@@ -79,7 +84,7 @@ describe("local nodes", () => {
     const b = cluster("nodes-b");
     const t = new LocalTarget(b.cluster, { stateDir: b.state.dir, store: b.state });
     let n = 0;
-    await expect(t.provision(key.public, async (title, fn) => {
+    await expect(t.provision(key.public, hostKeysFor(b.cluster), async (title, fn) => {
       if (++n === 2) { await fn(); throw new Error(`injected failure after "${title}"`); }
       return fn();
     })).rejects.toThrow(/injected failure/);
@@ -92,7 +97,7 @@ describe("local nodes", () => {
 
   it("a cluster whose state dir was lost is still removed, found by its names", async () => {
     const c = cluster("nodes-c");
-    await new LocalTarget(c.cluster, { stateDir: c.state.dir, store: c.state }).provision(key.public);
+    await new LocalTarget(c.cluster, { stateDir: c.state.dir, store: c.state }).provision(key.public, hostKeysFor(c.cluster));
     const ids = namespaceIds(c.cluster);
     rmSync(c.state.dir, { recursive: true, force: true });
     const r = await sweepLocal(c.cluster);

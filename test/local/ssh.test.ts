@@ -23,7 +23,7 @@ describe("ssh pool and secrets on local nodes", () => {
   let pool: SshPool;
   beforeAll(async () => {
     const key = ensureSshKey(state);
-    nodes = await new LocalTarget(cluster, { stateDir: state.dir, store: state }).provision(key.publicKey);
+    nodes = await new LocalTarget(cluster, { stateDir: state.dir, store: state }).provision(key.publicKey, Object.fromEntries(cluster.nodes.map((n) => [n.name, generateEd25519()])));
     hosts = nodes.map((n) => ({ name: n.node.name, host: n.address, hostKey: n.hostKey }));
     pool = new SshPool({ user: "root", privateKey: key.privateKey, connectRetryMs: 5000, concurrency: 2 });
   });

@@ -137,7 +137,6 @@ describe("renderCluster", () => {
       const all = Object.values(values).map((v) => v.toString());
       for (const b of bundles) {
         for (const s of all) expect(b.userData, `${label} ${b.node.name} user-data`).not.toContain(s);
-        for (const s of all) expect(b.activate).not.toContain(s);
         for (const f of b.files.filter((x) => !x.secret)) for (const s of all) expect(String(f.content), `${label} ${f.path}`).not.toContain(s);
         const secretFiles = b.files.filter((x) => x.secret);
         const expected = c.secrets.filter((s) => s.nodes === "all" || b.node.role === "head");
@@ -157,12 +156,6 @@ describe("renderCluster", () => {
     expect(file(head, "/etc/uws-server/oidc-client-secret")).toMatchObject({ concern: "aai", secret: "oidc.client-secret" });
   });
 
-  it("activate.sh starts the role's services", () => {
-    const [head, compute] = renderCluster(example("openstack"));
-    expect(head!.activate).toMatch(/restart munge[\s\S]*restart slurmctld[\s\S]*restart uws-server[\s\S]*nginx/);
-    expect(compute!.activate).toMatch(/restart munge[\s\S]*restart slurmd/);
-  });
-
   it("a big cluster keeps user-data under Nova's limit by leaving address lists to the SSH push", () => {
     const c = cluster({ name: "t-big", network: { create: { cidr: "10.20.0.0/21", dnsServers: ["9.9.9.9"] } }, compute: { count: 400, flavor: "m1.small", cpus: 1, memoryMb: 2048 } });
     const [head] = renderCluster(c);
@@ -173,7 +166,7 @@ describe("renderCluster", () => {
 });
 
 describe("renderToDir and `uws-cluster render`", () => {
-  it("renderToDir writes user-data, activate.sh, files/<absolute path> and a manifest per node", () => {
+  it("renderToDir writes user-data, files/<absolute path> and a manifest per node", () => {
     const out = join(root, "dir");
     const bundles = renderCluster(example("openstack"));
     renderToDir(bundles, out);

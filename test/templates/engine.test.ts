@@ -6,6 +6,8 @@ import { parse as parseYaml } from "yaml";
 import { renderCluster, TemplateError } from "../../scripts/render/index.js";
 import { shellQuote, TemplateSet, templates, yamlScalar } from "../../scripts/render/engine.js";
 import { systemdUnitForPath } from "../../scripts/render/systemd.js";
+import { systemdStart } from "../../scripts/deploy/vm.js";
+import { SERVICE_STAGES, servicesFor } from "../../stacks/model/index.js";
 import { addressBook, slurmView } from "../../scripts/render/views.js";
 import { ALL_SPECS, example } from "../render/fixtures.js";
 import { tempDir } from "./tools.js";
@@ -93,7 +95,8 @@ describe("template engine (strict)", () => {
     let n = 0;
     for (const [, make] of ALL_SPECS) {
       for (const b of renderCluster(make())) {
-        const scripts = [b.activate, ...b.files.filter((f) => String(f.content).startsWith("#!/bin/sh")).map((f) => String(f.content))];
+        const services = SERVICE_STAGES.flatMap(({ stage }) => servicesFor(stage, b.node.role));
+        const scripts = [systemdStart(services), ...b.files.filter((f) => String(f.content).startsWith("#!/bin/sh")).map((f) => String(f.content))];
         const setup = parseYaml(b.userData).write_files.find((w: { path: string }) => w.path === "/usr/local/sbin/uws-node-setup").content;
         const boot = parseYaml(b.userData).bootcmd[0];
         for (const s of [...scripts, setup, boot]) {

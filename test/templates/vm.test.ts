@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { REMOTE_BUNDLE_DIR } from "../../scripts/deploy/cloud.js";
+import { REMOTE_BUNDLE_DIR } from "../../scripts/deploy/vm.js";
 import { renderCluster, type NodeBundle } from "../../scripts/render/index.js";
 import { templates } from "../../scripts/render/engine.js";
 import { JOBSERVER_FILES, NODE_FILES } from "../../scripts/render/paths.js";

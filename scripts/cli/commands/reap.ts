@@ -1,9 +1,9 @@
 import { bool, str } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
-import { connectCloud } from "../../openstack/connect.js";
-import { formatAge } from "../../openstack/status.js";
-import { reap as reapClusters } from "../../openstack/sweep.js";
-import { redact } from "../../openstack/redact.js";
+import { connectCloud } from "../../targets/openstack/cloud/connect.js";
+import { formatAge } from "../../targets/openstack/cloud/status.js";
+import { reap as reapClusters } from "../../targets/openstack/cloud/sweep.js";
+import { redact } from "../../targets/openstack/cloud/redact.js";
 
 export const reap: Command = {
   name: "reap",

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
-import { loadCluster } from "../load.js";
+import { loadCluster } from "../../state/load.js";
 import { renderCluster, renderToDir } from "../../render/index.js";
 
 export const render: Command = {
@@ -13,7 +13,7 @@ export const render: Command = {
     { name: "out", type: "string", help: "output folder; DIR/<node> is replaced on each run" },
   ],
   details: [
-    "Writes DIR/<node>/user-data (cloud target), DIR/<node>/activate.sh, DIR/<node>/files/<absolute path on",
+    "Writes DIR/<node>/user-data (cloud target), DIR/<node>/files/<absolute path on",
     "the node> for every file the node gets on the spec's target, and DIR/<node>/files.json (mode, owner,",
     "concern, secret key). Secret files hold a placeholder such as <secret:munge.key>, never a value.",
   ].join("\n"),

@@ -1,23 +1,25 @@
 import { spawnSync } from "node:child_process";
 import { UsageError, str } from "../args.js";
 import { EXIT, type Command } from "../command.js";
-import { sshArgv, findCluster } from "../../deploy/local.js";
+import { CliError } from "../../errors.js";
+import { flags } from "../flags.js";
+import { findCluster } from "../../state/load.js";
+import { loadTarget } from "../../targets/registry.js";
 
 export const ssh: Command = {
   name: "ssh",
   summary: "open a shell (or run a command) on a cluster node",
   usage: "NODE (--spec FILE | --name NAME) [-- COMMAND...]",
-  flags: [
-    { name: "spec", type: "string", help: "cluster spec (YAML or JSON)" },
-    { name: "name", type: "string", help: "cluster name (alone, or overriding the spec's)" },
-  ],
+  flags: [flags.spec, flags.name],
   details: "NODE is a node name (local-demo-head) or its short form (head, compute-1). Uses the system ssh client with the cluster's key and the host keys recorded at up (strict checking).",
   async run(args, ctx) {
-    const [node, ...command] = args.positional;
-    if (!node) throw new UsageError("ssh needs a NODE, e.g. `uws-cluster ssh head --name local-demo`");
+    const [nodeName, ...command] = args.positional;
+    if (!nodeName) throw new UsageError("ssh needs a NODE, e.g. `uws-cluster ssh head --name local-demo`");
     const { cluster, state } = findCluster({ spec: str(args, "spec"), name: str(args, "name"), cwd: ctx.cwd, env: ctx.env, verb: "ssh" });
-    if (!cluster) throw Object.assign(new Error(`no cluster ${state.name} (nothing recorded in ${state.dir}); run up first`), { exitCode: EXIT.failure });
-    const argv = sshArgv(cluster, state, node, command);
+    if (!cluster) throw new CliError(`no cluster ${state.name} (nothing recorded in ${state.dir}); run up first`);
+    const node = cluster.nodes.find((n) => n.name === nodeName || n.name === `${cluster.name}-${nodeName}`);
+    if (!node) throw new UsageError(`no node "${nodeName}" in cluster ${cluster.name}; nodes: ${cluster.nodes.map((n) => n.name).join(", ")}`);
+    const argv = (await loadTarget(cluster.target)).sshArgv({ cluster, state }, node, command);
     const interactive = command.length === 0;
     const r = spawnSync(argv[0]!, argv.slice(1), { stdio: interactive ? "inherit" : ["inherit", "pipe", "pipe"] });
     if (!interactive) {

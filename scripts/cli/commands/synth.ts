@@ -4,7 +4,7 @@ import { synthTerraform } from "../../../stacks/terraform/synth.js";
 import { clusterKey } from "../../state/ssh-key.js";
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
-import { loadCluster } from "../load.js";
+import { loadCluster } from "../../state/load.js";
 
 export const synth: Command = {
   name: "synth",

@@ -1,6 +1,6 @@
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
-import { loadCluster } from "../load.js";
+import { loadCluster } from "../../state/load.js";
 
 export const validate: Command = {
   name: "validate",

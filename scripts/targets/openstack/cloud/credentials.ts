@@ -5,6 +5,7 @@
  * Every secret read here is registered with the redactor, so it cannot leak through logs or errors.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { UsageError } from "../../../errors.js";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -39,13 +40,10 @@ export interface CloudCredentials {
   interface: Interface;
 }
 
-export class CredentialsError extends Error {
-  /** Missing or invalid configuration: the CLI's usage/config exit code. */
-  readonly exitCode = 2;
-  readonly kind = "credentials";
+/** Missing or invalid configuration: the CLI's usage/config exit code. */
+export class CredentialsError extends UsageError {
   constructor(message: string) {
-    super(message);
-    this.name = "CredentialsError";
+    super(message, "credentials");
   }
 }
 

@@ -6,16 +6,14 @@
  * keypairs and server groups (no tags) by their id-bearing names `<name>-<id>` and
  * `<name>-<id>-servers`, application credentials by name `<name>-<id>` or description token.
  */
-import { NAME_PATTERN } from "../../stacks/model/index.js";
+import {
+  GENERATED_ID_PATTERN, type ClusterTags, KEYPAIR_SUFFIX, NAME_PATTERN, parseClusterTags, parseQualifiedName, pickClusterTags, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME,
+} from "../../../../stacks/model/index.js";
 import { hasBlockStorage, listVolumes, type Volume } from "./blockstorage.js";
 import { OpenStackError, type OpenStackClient } from "./client.js";
 import { listKeypairs, listServerGroups, listServers, type Server } from "./compute.js";
 import { listApplicationCredentials } from "./identity.js";
 import { list, type FloatingIp, type Network, type Port, type Router, type SecurityGroup, type Subnet } from "./network.js";
-
-export const TAG_NAME = "uws-cluster";
-export const TAG_ID = "uws-cluster-id";
-export const TAG_EXPIRES = "uws-cluster-expires";
 
 export type Kind =
   | "server" | "volume" | "floatingip" | "port" | "router" | "subnet" | "network" | "security_group"
@@ -44,32 +42,12 @@ export interface Scan {
   notes: string[];
 }
 
-/** Parses `key=value` tags (Neutron/Nova tag lists, description tokens). */
-export function tagMap(tags: string[] | undefined, description?: string | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  const add = (t: string) => {
-    const i = t.indexOf("=");
-    if (i > 0) { const k = t.slice(0, i); if (k === TAG_NAME || k === TAG_ID || k === TAG_EXPIRES) out[k] ??= t.slice(i + 1); }
-  };
-  for (const t of tags ?? []) add(t);
-  // Description text: `...; uws-cluster uws-cluster=NAME uws-cluster-id=ID ...`, whitespace-separated tokens.
-  if (description) for (const tok of description.split(/[\s;,]+/)) add(tok);
-  return out;
-}
-
 const INTERFACE_OWNERS = new Set(["network:router_interface", "network:router_interface_distributed", "network:ha_router_replicated_interface"]);
-const NAME_RE = new RegExp(NAME_PATTERN.source.replace(/^\^/, "").replace(/\$$/, ""));
-
-/** `<name>-<id>` (and `<name>-<id>-servers`) → id, for ids seen elsewhere or any 12-hex id. */
+/** The model's `<name>-<id><suffix>` names → id, for ids seen elsewhere or any 12-hex (generated) id. */
 function idFromName(name: string, suffix: string, knownIds: Set<string>): { id: string; clusterName: string } | undefined {
-  if (!name.endsWith(suffix)) return undefined;
-  const stem = name.slice(0, name.length - suffix.length);
-  const dash = stem.lastIndexOf("-");
-  if (dash <= 0) return undefined;
-  const id = stem.slice(dash + 1), clusterName = stem.slice(0, dash);
-  if (!new RegExp(`^${NAME_RE.source}$`).test(clusterName)) return undefined;
-  if (!knownIds.has(id) && !/^[0-9a-f]{12}$/.test(id)) return undefined;
-  return { id, clusterName };
+  const m = parseQualifiedName(name, suffix, NAME_PATTERN);
+  if (!m || (!knownIds.has(m.id) && !GENERATED_ID_PATTERN.test(m.id))) return undefined;
+  return { id: m.id, clusterName: m.name };
 }
 
 /** Lists the project and returns every resource attributed to some cluster id. */
@@ -77,7 +55,7 @@ export async function scanProject(c: OpenStackClient, opts: { onlyId?: string } 
   const notes: string[] = [];
   const resources: Resource[] = [];
   const projectQuery = c.session?.projectId ? { project_id: c.session.projectId } : {};
-  const push = (kind: Kind, id: string, name: string, t: Record<string, string>, createdAt?: string, extra?: Resource["extra"]) => {
+  const push = (kind: Kind, id: string, name: string, t: ClusterTags, createdAt?: string, extra?: Resource["extra"]) => {
     const clusterId = t[TAG_ID];
     if (!clusterId || (opts.onlyId && clusterId !== opts.onlyId)) return;
     resources.push({ kind, id, name, clusterId, clusterName: t[TAG_NAME], expires: t[TAG_EXPIRES], createdAt, ...(extra ? { extra } : {}) });
@@ -93,22 +71,22 @@ export async function scanProject(c: OpenStackClient, opts: { onlyId?: string } 
     list<SecurityGroup>(c, "security_group", { ...projectQuery, fields: ["id", "name", "description", "tags", "created_at", "project_id"] }),
   ]);
   for (const s of servers as Server[]) {
-    push("server", s.id, s.name, { ...tagMap(s.tags), ...pick(s.metadata) }, s.created, { status: s.status });
+    push("server", s.id, s.name, { ...parseClusterTags(s.tags), ...pickClusterTags(s.metadata) }, s.created, { status: s.status });
   }
-  for (const f of fips) push("floatingip", f.id, f.floating_ip_address, tagMap(f.tags, f.description), f.created_at);
+  for (const f of fips) push("floatingip", f.id, f.floating_ip_address, parseClusterTags(f.tags, f.description), f.created_at);
   const routerInterfaces = new Map<string, string[]>();
   for (const p of ports) {
     if (INTERFACE_OWNERS.has(p.device_owner)) routerInterfaces.set(p.device_id, [...(routerInterfaces.get(p.device_id) ?? []), p.id]);
-    push("port", p.id, p.name, tagMap(p.tags, p.description), p.created_at);
+    push("port", p.id, p.name, parseClusterTags(p.tags, p.description), p.created_at);
   }
-  for (const r of routers) push("router", r.id, r.name, tagMap(r.tags, r.description), r.created_at);
-  for (const s of subnets) push("subnet", s.id, s.name, tagMap(s.tags, s.description), s.created_at);
-  for (const n of networks) push("network", n.id, n.name, tagMap(n.tags, n.description), n.created_at);
-  for (const g of groups) push("security_group", g.id, g.name, tagMap(g.tags, g.description), g.created_at);
+  for (const r of routers) push("router", r.id, r.name, parseClusterTags(r.tags, r.description), r.created_at);
+  for (const s of subnets) push("subnet", s.id, s.name, parseClusterTags(s.tags, s.description), s.created_at);
+  for (const n of networks) push("network", n.id, n.name, parseClusterTags(n.tags, n.description), n.created_at);
+  for (const g of groups) push("security_group", g.id, g.name, parseClusterTags(g.tags, g.description), g.created_at);
 
   if (hasBlockStorage(c)) {
     for (const v of await listVolumes(c) as Volume[]) {
-      push("volume", v.id, v.name ?? "", pick(v.metadata), v.created_at,
+      push("volume", v.id, v.name ?? "", pickClusterTags(v.metadata), v.created_at,
         { status: v.status, attachments: (v.attachments ?? []).map((a) => ({ serverId: a.server_id })) });
     }
   } else {
@@ -122,11 +100,11 @@ export async function scanProject(c: OpenStackClient, opts: { onlyId?: string } 
     const m = idFromName(name, suffix, knownIds);
     if (m) push(kind, id, name, { [TAG_ID]: m.id, [TAG_NAME]: m.clusterName });
   };
-  for (const k of await listKeypairs(c)) named("keypair", k.name, k.name, "");
-  for (const g of await listServerGroups(c)) named("server_group", g.id, g.name, "-servers");
+  for (const k of await listKeypairs(c)) named("keypair", k.name, k.name, KEYPAIR_SUFFIX);
+  for (const g of await listServerGroups(c)) named("server_group", g.id, g.name, SERVER_GROUP_SUFFIX);
   try {
     for (const a of await listApplicationCredentials(c)) {
-      const t = tagMap(undefined, a.description);
+      const t = parseClusterTags(undefined, a.description);
       if (t[TAG_ID]) push("application_credential", a.id, a.name, t);
       else named("application_credential", a.id, a.name, "");
     }
@@ -137,11 +115,6 @@ export async function scanProject(c: OpenStackClient, opts: { onlyId?: string } 
   return { resources, routerInterfaces, notes };
 }
 
-function pick(meta: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of [TAG_NAME, TAG_ID, TAG_EXPIRES]) if (meta?.[k]) out[k] = meta[k]!;
-  return out;
-}
 
 export interface ClusterSummary {
   id: string;

@@ -3,7 +3,8 @@
  * Read-only. Every check runs (one failing check does not hide the next) and the report lists all
  * problems at once; the CLI maps `ok: false` to exit code 3.
  */
-import type { Cluster } from "../../stacks/model/index.js";
+import type { Cluster, Lookup } from "../../../../stacks/model/index.js";
+import { PreflightError } from "../../../errors.js";
 import { getVolume, hasBlockStorage, volumeLimits } from "./blockstorage.js";
 import { OpenStackError, type OpenStackClient } from "./client.js";
 import { computeLimits, listFlavors, type Flavor } from "./compute.js";
@@ -26,7 +27,6 @@ export interface PreflightReport {
   notes: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Neutron adds two egress rules (IPv4, IPv6) to every new security group. */
 const DEFAULT_RULES_PER_GROUP = 2;
 
@@ -47,9 +47,9 @@ export async function preflight(c: OpenStackClient, cluster: Cluster): Promise<P
   // Images
   await guard("image", async () => {
     for (const image of new Set(cluster.nodes.map((n) => n.image))) {
-      const roles = cluster.nodes.filter((n) => n.image === image).map((n) => n.role);
-      const field = roles.includes("head") ? "head.image" : "compute.image";
-      const found = await findImages(c, image);
+      const nodes = cluster.nodes.filter((n) => n.image === image);
+      const field = nodes.some((n) => n.role === "head") ? "head.image" : "compute.image";
+      const found = await findImages(c, nodes[0]!.imageRef);
       if (!found.length) add("image", `${field}: image "${image}" not found in Glance; use an image name or id from \`openstack image list\``);
       else if (found.length > 1) add("image", `${field}: image name "${image}" is ambiguous (${found.length} images: ${found.map((i) => i.id).join(", ")}); give the image id`);
       else if (found[0]!.status !== "active") add("image", `${field}: image "${image}" is ${found[0]!.status}, not active`);
@@ -66,7 +66,7 @@ export async function preflight(c: OpenStackClient, cluster: Cluster): Promise<P
       if (seen.has(key)) continue;
       seen.add(key);
       const field = n.role === "head" ? "head" : "compute";
-      const f = flavors.find((x) => x.id === n.flavor) ?? flavors.find((x) => x.name === n.flavor);
+      const f = flavors.find((x) => (n.flavorRef.by === "id" ? x.id : x.name) === n.flavorRef.value);
       if (!f) {
         add("flavor", `${field}.flavor: flavor "${n.flavor}" not found; available: ${flavors.map((x) => x.name).sort().slice(0, 15).join(", ") || "none"}`);
         continue;
@@ -90,12 +90,12 @@ export async function preflight(c: OpenStackClient, cluster: Cluster): Promise<P
     });
   } else {
     await guard("network", async () => {
-      const nets = UUID.test(net.network) ? await list<Network>(c, "network", { id: net.network }) : await list<Network>(c, "network", { name: net.network });
+      const nets = await list<Network>(c, "network", byRef(net.networkRef));
       if (nets.length !== 1) {
         add("network", nets.length ? `network.existing.network "${net.network}" is ambiguous (${nets.length} networks); give its id` : `network.existing.network "${net.network}" not found`);
         return;
       }
-      const subs = UUID.test(net.subnet) ? await list<Subnet>(c, "subnet", { id: net.subnet }) : await list<Subnet>(c, "subnet", { name: net.subnet, network_id: nets[0]!.id });
+      const subs = await list<Subnet>(c, "subnet", net.subnetRef.by === "id" ? byRef(net.subnetRef) : { ...byRef(net.subnetRef), network_id: nets[0]!.id });
       if (subs.length !== 1) add("subnet", subs.length ? `network.existing.subnet "${net.subnet}" is ambiguous; give its id` : `network.existing.subnet "${net.subnet}" not found on network "${net.network}"`);
       else if (subs[0]!.network_id !== nets[0]!.id) add("subnet", `network.existing.subnet "${net.subnet}" belongs to another network than "${net.network}"`);
     });
@@ -183,23 +183,17 @@ export async function preflight(c: OpenStackClient, cluster: Cluster): Promise<P
   return { ok: problems.length === 0, problems, needs, notes };
 }
 
+/** Neutron list filter for a model lookup. */
+function byRef(ref: Lookup): Record<string, string> {
+  return ref.by === "id" ? { id: ref.value } : { name: ref.value };
+}
+
 export function formatPreflight(r: PreflightReport): string {
   if (r.ok) return "pre-flight: ok";
   return [`pre-flight failed (${r.problems.length} problem${r.problems.length > 1 ? "s" : ""}):`, ...r.problems.map((p) => `  - [${p.check}] ${p.message}`)].join("\n");
 }
 
-/** Thrown by `up` when pre-flight fails: the CLI maps it to exit code 3 (EXIT.preflight) and --json carries the problems. */
-export class PreflightError extends Error {
-  readonly exitCode = 3;
-  readonly kind = "preflight";
-  readonly details: PreflightProblem[];
-  constructor(report: PreflightReport) {
-    super(formatPreflight(report));
-    this.name = "PreflightError";
-    this.details = report.problems;
-  }
-}
-
+/** Thrown by `up` when pre-flight fails: exit code 3 (EXIT.preflight); --json carries the problems. */
 export function assertPreflight(report: PreflightReport): void {
-  if (!report.ok) throw new PreflightError(report);
+  if (!report.ok) throw new PreflightError(formatPreflight(report), report.problems);
 }

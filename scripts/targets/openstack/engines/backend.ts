@@ -4,7 +4,7 @@
  * each backend reads them from the environment of the tool (see BACKEND_CREDENTIALS).
  */
 import { join } from "node:path";
-import type { Cluster } from "../../stacks/model/index.js";
+import type { Cluster } from "../../../../stacks/model/index.js";
 
 export type BackendConfig =
   | { type: "local" }

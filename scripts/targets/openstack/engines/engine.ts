@@ -3,7 +3,8 @@
  * synthesized cdk.tf.json) and pulumi (the Automation API on stacks/pulumi). The CLI (`up`/`down
  * --engine`) only talks to this interface.
  */
-import type { Cluster } from "../../stacks/model/index.js";
+import type { Cluster } from "../../../../stacks/model/index.js";
+import { CliError, PreflightError } from "../../../errors.js";
 import type { BackendConfig } from "./backend.js";
 
 export type EngineName = "terraform" | "tofu" | "pulumi";
@@ -72,20 +73,16 @@ export interface Engine {
 }
 
 /** A tool the engine needs is missing: says exactly what to install. Exit code 3 (pre-flight). */
-export class EngineUnavailableError extends Error {
-  readonly exitCode = 3;
+export class EngineUnavailableError extends PreflightError {
   constructor(readonly engine: string, readonly missing: string[], readonly install: string[]) {
     super(`The ${engine} engine cannot run: ${missing.join("; ")}.\nInstall:\n${install.map((s) => `  ${s}`).join("\n")}`);
-    this.name = "EngineUnavailableError";
   }
 }
 
 /** An engine command failed (after its retries). The message holds the last lines of its output, redacted. */
-export class EngineCommandError extends Error {
-  readonly exitCode = 1;
+export class EngineCommandError extends CliError {
   constructor(readonly engine: EngineName, readonly step: EngineStep, readonly code: number | null, readonly tail: string, readonly transient: boolean) {
     super(`${engine} ${step} failed${code !== null ? ` (exit ${code})` : ""}${transient ? " after retries on transient errors" : ""}:\n${tail}`);
-    this.name = "EngineCommandError";
   }
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LocalWorkspace, PulumiCommand, StackNotFoundError, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { clusterProgram } from "../../stacks/pulumi/index.js";
+import { clusterProgram } from "../../../../stacks/pulumi/index.js";
 import { pulumiBackendUrl } from "./backend.js";
 import { EngineCommandError, emit, parallelismOf, type EngineContext, type EngineOutputs, type EngineStep } from "./engine.js";
 import { redactorFor, type Redactor } from "./redact.js";

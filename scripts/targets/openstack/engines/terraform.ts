@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { synthTerraform } from "../../stacks/terraform/synth.js";
+import { synthTerraform } from "../../../../stacks/terraform/synth.js";
 import { terraformBackendBlock } from "./backend.js";
 import {
   EngineCommandError, EngineUnavailableError, emit, parallelismOf,

@@ -3,11 +3,11 @@
  * descriptions as stacks/terraform declares them, all read from the resolved Cluster), plus decoys.
  * Used by the OpenStack suite to have something real to sweep.
  */
-import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
-import { sleep, type OpenStackClient } from "../../scripts/openstack/client.js";
-import { createKeypair, createServer, createServerGroup, getServer, listFlavors } from "../../scripts/openstack/compute.js";
-import { findImages } from "../../scripts/openstack/image.js";
-import { addRouterInterface, create, list, setTags, type Network } from "../../scripts/openstack/network.js";
+import { parseSpec, resolveCluster, type Cluster, type Lookup } from "../../../../stacks/model/index.js";
+import { sleep, type OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
+import { createKeypair, createServer, createServerGroup, getServer, listFlavors, type CreateServer } from "../../../../scripts/targets/openstack/cloud/compute.js";
+import { findImages } from "../../../../scripts/targets/openstack/cloud/image.js";
+import { addRouterInterface, create, list, setTags, type Network, type NeutronKind } from "../../../../scripts/targets/openstack/cloud/network.js";
 
 export function testSpec(name: string, o: { computes?: number; ttl?: string; image?: string; flavor?: string; cpus?: number; memoryMb?: number; externalNetwork?: string; cidr?: string } = {}): string {
   return `name: ${name}
@@ -33,65 +33,131 @@ export interface Built {
   ids: Record<string, string[]>;
 }
 
-/** Builds the cluster as apply would: network, subnet, router + interface, groups + rules, ports, keypair, server group, servers, floating IP. */
-export async function buildCluster(c: OpenStackClient, cluster: Cluster): Promise<Built> {
-  if (cluster.network.mode !== "create") throw new Error("buildCluster: network mode create only");
+/** The id of the resource an earlier step created. */
+export interface StepRef { step: string }
+/** An object of the cloud the plan does not create, found when the plan runs. */
+export interface CloudRef { lookup: "image" | "flavor" | "external-network"; ref: Lookup }
+
+export type StepKind = NeutronKind | "router_interface" | "keypair" | "server_group" | "server";
+
+/** One API call of the build: a creation (Neutron/Nova request fields), then its tags. */
+export interface Step {
+  /** Unique in the plan, the same as the Terraform stack's construct id; later steps refer to it. */
+  key: string;
+  kind: StepKind;
+  /** Request body with StepRef/CloudRef values still unresolved (servers: createServer's fields). */
+  body: Record<string, unknown>;
+  /** Tags set after creation (Neutron accepts no tags on create for every kind). */
+  tags?: string[];
+}
+
+const ref = (step: string): StepRef => ({ step });
+
+/**
+ * The cluster as apply would create it, as a list of API calls, every value read from the resolved
+ * Cluster: network, subnet, router + interface, groups + rules, ports, keypair, server group,
+ * servers, floating IP on the head's port. Pure: the parity test compares it with both stacks.
+ */
+export function planCluster(cluster: Cluster): Step[] {
+  if (cluster.network.mode !== "create") throw new Error("planCluster: network mode create only");
   const net = cluster.network;
-  const ids: Record<string, string[]> = {};
-  const note = (k: string, id: string) => (ids[k] ??= []).push(id);
   const tags = cluster.tagList;
+  const steps: Step[] = [];
+  const add = (key: string, kind: StepKind, body: Record<string, unknown>, withTags = true) => steps.push({ key, kind, body, ...(withTags ? { tags } : {}) });
+  const external: CloudRef = { lookup: "external-network", ref: { by: "name", value: net.externalNetwork } };
 
-  const network = await create<Network>(c, "network", { name: net.networkName, description: cluster.description, admin_state_up: true });
-  await setTags(c, "network", network.id, tags); note("network", network.id);
-  const subnet = await create(c, "subnet", {
-    name: net.subnetName, network_id: network.id, cidr: net.cidr, ip_version: 4, gateway_ip: net.gatewayIp, enable_dhcp: true,
-    description: cluster.description, allocation_pools: [{ start: net.gatewayIp.replace(/\d+$/, "2"), end: net.gatewayIp.replace(/\d+$/, "9") }],
+  add("network", "network", { name: net.networkName, description: cluster.description, admin_state_up: true });
+  add("subnet", "subnet", {
+    name: net.subnetName, network_id: ref("network"), cidr: net.cidr, ip_version: 4, gateway_ip: net.gatewayIp, enable_dhcp: true,
+    dns_nameservers: net.dnsServers, description: cluster.description,
+    allocation_pools: [{ start: net.gatewayIp.replace(/\d+$/, "2"), end: net.gatewayIp.replace(/\d+$/, "9") }],
   });
-  await setTags(c, "subnet", subnet.id, tags); note("subnet", subnet.id);
-  const ext = (await list<Network>(c, "network", { name: net.externalNetwork, "router:external": "true" }))[0]!;
-  const router = await create(c, "router", { name: net.routerName, description: cluster.description, external_gateway_info: { network_id: ext.id } });
-  await setTags(c, "router", router.id, tags); note("router", router.id);
-  await addRouterInterface(c, router.id, subnet.id);
-
-  const groups: Record<string, string> = {};
-  for (const g of cluster.securityGroups) {
-    const sg = await create(c, "security_group", { name: g.name, description: g.description });
-    await setTags(c, "security_group", sg.id, tags); note("security_group", sg.id);
-    groups[g.key] = sg.id;
-  }
+  add("router", "router", { name: net.routerName, description: cluster.description, admin_state_up: true, external_gateway_info: { network_id: external } });
+  add("router-interface", "router_interface", { router_id: ref("router"), subnet_id: ref("subnet") }, false);
+  for (const g of cluster.securityGroups) add(`sg-${g.key}`, "security_group", { name: g.name, description: g.description });
   for (const r of cluster.securityRules) {
-    await create(c, "security_group_rule", {
-      security_group_id: groups[r.group], direction: r.direction, ethertype: r.ethertype, protocol: r.protocol ?? null,
+    add(`rule-${r.id}`, "security_group_rule", {
+      security_group_id: ref(`sg-${r.group}`), direction: r.direction, ethertype: r.ethertype, protocol: r.protocol ?? null,
       port_range_min: r.portMin ?? null, port_range_max: r.portMax ?? null, remote_ip_prefix: r.remoteCidr ?? null,
-      remote_group_id: r.remoteGroup ? groups[r.remoteGroup] : null, description: `${r.id}; ${cluster.description}`,
-    });
+      remote_group_id: r.remoteGroup ? ref(`sg-${r.remoteGroup}`) : null, description: `${r.id}; ${cluster.description}`,
+    }, false);
   }
-  const ports: Record<string, string> = {};
   for (const n of cluster.nodes) {
-    const p = await create(c, "port", {
-      name: n.portName, network_id: network.id, admin_state_up: true, description: `${n.name}; ${cluster.description}`,
-      fixed_ips: [{ subnet_id: subnet.id, ...(n.privateIp ? { ip_address: n.privateIp } : {}) }],
-      security_groups: n.role === "head" ? [groups.internal, groups.login] : [groups.internal],
+    add(`port-${n.name}`, "port", {
+      name: n.portName, network_id: ref("network"), admin_state_up: true, description: `${n.name}; ${cluster.description}`,
+      fixed_ips: [{ subnet_id: ref("subnet"), ...(n.privateIp ? { ip_address: n.privateIp } : {}) }],
+      security_groups: n.role === "head" ? [ref("sg-internal"), ref("sg-login")] : [ref("sg-internal")],
     });
-    await setTags(c, "port", p.id, tags); note("port", p.id);
-    ports[n.name] = p.id;
   }
-  await createKeypair(c, cluster.keypair.name); note("keypair", cluster.keypair.name);
-  const group = cluster.serverGroup ? await createServerGroup(c, cluster.serverGroup.name, cluster.serverGroup.policy) : undefined;
-  if (group) note("server_group", group.id);
+  add("keypair", "keypair", { name: cluster.keypair.name }, false);
+  if (cluster.serverGroup) add("server-group", "server_group", { name: cluster.serverGroup.name, policy: cluster.serverGroup.policy }, false);
+  for (const n of cluster.nodes) {
+    add(`instance-${n.name}`, "server", {
+      name: n.name, imageRef: { lookup: "image", ref: { by: "name", value: n.image } }, flavorRef: { lookup: "flavor", ref: { by: "name", value: n.flavor } },
+      ports: [ref(`port-${n.name}`)], keyName: cluster.keypair.name, metadata: { ...cluster.tags, "uws-cluster-role": n.role }, tags,
+      ...(cluster.serverGroup ? { serverGroupId: ref("server-group") } : {}),
+    }, false);
+  }
+  add("head-fip", "floatingip", { floating_network_id: external, port_id: ref(`port-${cluster.head.name}`), description: cluster.floatingIp.description });
+  return steps;
+}
 
-  const image = (await findImages(c, cluster.head.image))[0]!.id;
-  const flavors = await listFlavors(c);
-  const servers = await Promise.all(cluster.nodes.map((n) => createServer(c, {
-    name: n.name, imageRef: image, flavorRef: flavors.find((f) => f.name === n.flavor)!.id, ports: [ports[n.name]!],
-    keyName: cluster.keypair.name, metadata: { ...cluster.tags, "uws-cluster-role": n.role }, tags, serverGroupId: group?.id,
-  })));
-  for (const s of servers) note("server", s.id);
-  await waitActive(c, servers.map((s) => s.id));
+/** Runs planCluster's calls against the cloud, as apply would; servers are created together and awaited ACTIVE. */
+export async function buildCluster(c: OpenStackClient, cluster: Cluster): Promise<Built> {
+  const steps = planCluster(cluster);
+  const ids: Record<string, string[]> = {};
+  const created = new Map<string, string>();
+  const found = new Map<string, Promise<string>>();
+  const lookup = (x: CloudRef): Promise<string> => {
+    const k = `${x.lookup}:${x.ref.by}:${x.ref.value}`;
+    if (!found.has(k)) found.set(k, findId(c, x));
+    return found.get(k)!;
+  };
+  const resolve = async (v: unknown): Promise<unknown> => {
+    if (Array.isArray(v)) return Promise.all(v.map(resolve));
+    if (v && typeof v === "object") {
+      if ("step" in v) return created.get((v as StepRef).step) ?? Promise.reject(new Error(`buildCluster: step ${(v as StepRef).step} has not run`));
+      if ("lookup" in v) return lookup(v as CloudRef);
+      return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await resolve(x)])));
+    }
+    return v;
+  };
+  const done = (s: Step, id: string, noted = true) => {
+    created.set(s.key, id);
+    if (noted) (ids[s.kind] ??= []).push(id);
+  };
 
-  const fip = await create(c, "floatingip", { floating_network_id: ext.id, port_id: ports[cluster.head.name], description: cluster.floatingIp.description });
-  await setTags(c, "floatingip", fip.id, tags); note("floatingip", fip.id);
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind === "server") {
+      // Consecutive servers boot together, as apply creates them.
+      const batch: Step[] = [];
+      while (steps[i]?.kind === "server") batch.push(steps[i++]!);
+      i--;
+      const servers = await Promise.all(batch.map(async (b) => createServer(c, await resolve(b.body) as CreateServer)));
+      servers.forEach((srv, j) => done(batch[j]!, srv.id));
+      await waitActive(c, servers.map((srv) => srv.id));
+      continue;
+    }
+    const body = await resolve(s.body) as Record<string, any>;
+    if (s.kind === "router_interface") { await addRouterInterface(c, body.router_id, body.subnet_id); continue; }
+    if (s.kind === "keypair") { await createKeypair(c, body.name); done(s, body.name); continue; }
+    if (s.kind === "server_group") { done(s, (await createServerGroup(c, body.name, body.policy)).id); continue; }
+    const r = await create(c, s.kind, body);
+    if (s.tags && s.kind !== "security_group_rule") await setTags(c, s.kind, r.id, s.tags);
+    done(s, r.id, s.kind !== "security_group_rule");
+  }
   return { cluster, ids };
+}
+
+async function findId(c: OpenStackClient, x: CloudRef): Promise<string> {
+  const first = (list: { id: string }[]): string => {
+    if (!list.length) throw new Error(`buildCluster: no ${x.lookup} with ${x.ref.by} ${x.ref.value}`);
+    return list[0]!.id;
+  };
+  if (x.lookup === "image") return first(await findImages(c, x.ref));
+  if (x.lookup === "flavor") return first((await listFlavors(c)).filter((f) => (x.ref.by === "id" ? f.id : f.name) === x.ref.value));
+  return first(await list<Network>(c, "network", { [x.ref.by]: x.ref.value, "router:external": "true" }));
 }
 
 export async function waitActive(c: OpenStackClient, ids: string[], timeoutMs = 90_000): Promise<void> {
@@ -143,7 +209,7 @@ export async function buildDecoys(c: OpenStackClient, cluster: Cluster): Promise
   const sg = await createServerGroup(c, `${cluster.name}-${other}-servers`, "soft-anti-affinity"); note("server_group", sg.id);
   const sg2 = await createServerGroup(c, `${cluster.name}-servers`, "soft-anti-affinity"); note("server_group", sg2.id);
 
-  const image = (await findImages(c, cluster.head.image))[0]!.id;
+  const image = (await findImages(c, cluster.head.imageRef))[0]!.id;
   const flavor = (await listFlavors(c)).find((f) => f.name === cluster.head.flavor)!.id;
   const pDecoyUntagged = await create(c, "port", { network_id: n1.id }); note("port", pDecoyUntagged.id);
   const pDecoyOther = await create(c, "port", { network_id: n1.id }); note("port", pDecoyOther.id);

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CredentialsError, describeCredentials, loadCredentials } from "../../scripts/openstack/credentials.js";
-import { redact, redactText, REDACTED } from "../../scripts/openstack/redact.js";
+import { CredentialsError, describeCredentials, loadCredentials } from "../../../../scripts/targets/openstack/cloud/credentials.js";
+import { redact, redactText, REDACTED } from "../../../../scripts/targets/openstack/cloud/redact.js";
 
 const dir = mkdtempSync(join(tmpdir(), "uwsc-creds-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   EngineUnavailableError, isTransient, parseBackendUrl, pulumiBackendUrl, selectEngine, terraformBackendBlock, validateBackend,
-} from "../../scripts/engines/index.js";
+} from "../../../../scripts/targets/openstack/engines/index.js";
 import { sandbox, testCluster, type Sandbox } from "./standins.js";
 
 let sb: Sandbox | undefined;

@@ -6,9 +6,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
-import type { EngineContext, EngineEvent } from "../../scripts/engines/index.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { resolveCluster, validateSpec, type Cluster } from "../../../../stacks/model/index.js";
+import type { EngineContext, EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
+import { openstackSpec } from "../../../helpers/specs.js";
 
 const FIXTURES = resolve(import.meta.dirname, "fixtures");
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EngineCommandError, EngineUnavailableError, TerraformEngine, selectEngine, type EngineEvent } from "../../scripts/engines/index.js";
+import { EngineCommandError, EngineUnavailableError, TerraformEngine, selectEngine, type EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
 import { FAKE_SECRETS, filesUnder, sandbox, testCluster, type Sandbox } from "./standins.js";
 
 let sb: Sandbox | undefined;

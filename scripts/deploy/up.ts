@@ -1,0 +1,52 @@
+/**
+ * `up` on any target: pre-flight → the target creates machines → the shared deploy pipeline
+ * configures them over SSH → readiness gate. The target is asked, never named.
+ */
+import { renderCluster } from "../render/index.js";
+import { ensureSecrets, recordKnownHosts } from "../secrets/index.js";
+import { SshPool } from "../ssh/index.js";
+import { MODEL_FILE } from "../state/load.js";
+import type { Target, TargetContext } from "../targets/target.js";
+import { ensureJobServerBundle } from "./bundle.js";
+import { deploy, type DeployResult } from "./pipeline.js";
+
+export interface UpResult extends DeployResult {
+  url: string;
+  nodes: { name: string; role: string; address: string }[];
+  adminTokenFile: string;
+  totalMs: number;
+  summary: Record<string, unknown>;
+}
+
+export async function upCluster(target: Target, ctx: TargetContext): Promise<UpResult> {
+  const t0 = performance.now();
+  const { cluster, state, progress: p } = ctx;
+  await target.preflight(ctx); // exit 3, nothing created
+  ensureJobServerBundle((s) => p.info(s));
+  state.writeJson(MODEL_FILE, cluster);
+  const secrets = ensureSecrets(cluster, state, ctx.env, ctx.cwd);
+  const m = await target.create(ctx, secrets);
+  recordKnownHosts(state, m.nodes.map((n) => ({ name: n.node.name, address: n.ssh.host, hostKey: n.ssh.hostKey })));
+  const pool = new SshPool(m.ssh);
+  const doors: { close(): Promise<void> }[] = [];
+  try {
+    await m.prepare?.(pool, p);
+    const bundles = renderCluster(cluster, { addresses: m.addresses, ...(m.headPublicIp ? { headPublicIp: m.headPublicIp } : {}) });
+    const door = await m.jobServer(pool);
+    doors.push(door);
+    const adminToken = secrets.get("jobserver.admin-token")!.toString("utf8").trim();
+    const result = await deploy({
+      cluster, pool, bundles, secrets, progress: p, jobServerUrl: door.url, adminToken, nodes: m.nodes,
+      startServices: (node, rows) => m.startServices(pool, node, rows),
+      ...(ctx.limits ? { limits: ctx.limits } : {}),
+    });
+    return {
+      ...result, url: m.url, adminTokenFile: state.path("secrets/jobserver.admin-token"),
+      nodes: m.nodes.map((n) => ({ name: n.node.name, role: n.node.role, address: n.ssh.host })),
+      totalMs: Math.round(performance.now() - t0), summary: m.summary ?? {},
+    };
+  } finally {
+    for (const d of doors) await d.close();
+    pool.close();
+  }
+}
