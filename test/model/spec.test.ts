@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseSpec, resolveCluster, SpecError, validateSpec } from "../../stacks/model/index.js";
+import {
+  generateClusterId, GENERATED_ID_PATTERN, KEYPAIR_SUFFIX, lookupOf, NAME_PATTERN, parseClusterTags, parseQualifiedName, parseSpec, pickClusterTags,
+  qualifiedName, resolveCluster, SERVER_GROUP_SUFFIX, SpecError, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, validateSpec,
+} from "../../stacks/model/index.js";
 import { openstackSpec } from "../helpers/specs.js";
 
 function issuesOf(raw: unknown): { field: string; message: string }[] {
@@ -118,5 +121,74 @@ describe("resolved model", () => {
     const spec = validateSpec(openstackSpec());
     expect(resolveCluster(spec).id).not.toBe(resolveCluster(spec).id);
     expect(resolveCluster(spec, { id: "abcdefabcdef" }).id).toBe("abcdefabcdef");
+  });
+});
+
+describe("derived values every rendering reads", () => {
+  const now = new Date("2026-01-02T03:04:05.678Z");
+  const resolve = (o: Record<string, unknown>) => resolveCluster(validateSpec(openstackSpec(o)), { now, id: "0123456789ab" });
+
+  it("tag keys are the ones existing clusters carry (the README and teardown rely on them)", () => {
+    expect([TAG_NAME, TAG_ID, TAG_EXPIRES, TAG_ROLE]).toEqual(["uws-cluster", "uws-cluster-id", "uws-cluster-expires", "uws-cluster-role"]);
+    expect(resolve({}).description).toBe("uws-cluster uws-cluster=t-cluster uws-cluster-id=0123456789ab uws-cluster-expires=2026-01-02T11:04:05Z");
+  });
+
+  it("reads the cluster tags back from tag lists, descriptions and metadata exactly", () => {
+    const c = resolve({});
+    expect(parseClusterTags(c.tagList)).toEqual(c.tags);
+    expect(parseClusterTags(undefined, c.floatingIp.description)).toEqual(c.tags);
+    expect(parseClusterTags(undefined, c.securityRules[0]!.description)).toEqual(c.tags);
+    expect(pickClusterTags({ ...c.head.metadata, other: "x" })).toEqual(c.tags);
+    // Look-alike keys and free text are not tags.
+    expect(parseClusterTags([`${TAG_ID}-old=${c.id}`, `${TAG_ID}x=1`], `about ${c.id}; ${TAG_ID}:${c.id}`)).toEqual({});
+  });
+
+  it("names untagged resources <name>-<id><suffix> and parses them back", () => {
+    const c = resolve({});
+    expect(c.keypair.name).toBe(qualifiedName(c.name, c.id, KEYPAIR_SUFFIX));
+    expect(c.serverGroup!.name).toBe(qualifiedName(c.name, c.id, SERVER_GROUP_SUFFIX));
+    expect(parseQualifiedName(c.serverGroup!.name, SERVER_GROUP_SUFFIX, NAME_PATTERN)).toEqual({ name: c.name, id: c.id });
+    expect(parseQualifiedName(c.keypair.name, KEYPAIR_SUFFIX, NAME_PATTERN)).toEqual({ name: c.name, id: c.id });
+    expect(parseQualifiedName(`${c.name}${SERVER_GROUP_SUFFIX}`, SERVER_GROUP_SUFFIX, NAME_PATTERN)).toBeUndefined();
+    expect(parseQualifiedName(`Bad_Name-${c.id}`, "", NAME_PATTERN)).toBeUndefined();
+    expect(generateClusterId()).toMatch(GENERATED_ID_PATTERN);
+  });
+
+  it("gives every server its full metadata, and every port its description and groups", () => {
+    const c = resolve({});
+    for (const n of c.nodes) {
+      expect(n.metadata).toEqual({ ...c.tags, [TAG_ROLE]: n.role });
+      expect(n.portDescription).toBe(`${n.name}; ${c.description}`);
+      expect(n.securityGroups).toEqual(n.role === "head" ? ["internal", "login"] : ["internal"]);
+    }
+    for (const r of c.securityRules) expect(r.description).toBe(`${r.id}; ${c.description}`);
+  });
+
+  it("keeps the allocation pool inside the subnet and below the first node, wherever the subnet starts", () => {
+    for (const [cidr, pool, head] of [
+      ["192.168.44.0/24", { start: "192.168.44.2", end: "192.168.44.9" }, "192.168.44.10"],
+      ["10.20.30.64/26", { start: "10.20.30.66", end: "10.20.30.73" }, "10.20.30.74"],
+      ["172.16.8.0/21", { start: "172.16.8.2", end: "172.16.8.9" }, "172.16.8.10"],
+      ["10.1.2.240/28", { start: "10.1.2.242", end: "10.1.2.249" }, "10.1.2.250"],
+    ] as const) {
+      const c = resolve({ network: { create: { cidr, dnsServers: [] } }, compute: { count: cidr.endsWith("/28") ? 0 : 2, flavor: "m1.medium" } });
+      expect(c.network.mode === "create" && c.network.allocationPool, cidr).toEqual(pool);
+      expect(c.head.privateIp, cidr).toBe(head);
+    }
+  });
+
+  it("looks images, flavors, networks and subnets up by id when given a UUID, else by name", () => {
+    const uuid = "0f5a9d3c-1b2e-4c4d-9e8f-0a1b2c3d4e5f";
+    expect(lookupOf(uuid)).toEqual({ by: "id", value: uuid });
+    expect(lookupOf(uuid.toUpperCase())).toEqual({ by: "id", value: uuid.toUpperCase() });
+    expect(lookupOf("Debian-12")).toEqual({ by: "name", value: "Debian-12" });
+    expect(lookupOf(`${uuid}-x`)).toEqual({ by: "name", value: `${uuid}-x` });
+    const c = resolve({
+      head: { image: uuid, flavor: "m1.large", cpus: 4, memoryMb: 8192 },
+      network: { existing: { network: "shared-net", subnet: uuid } },
+    });
+    expect(c.head.imageRef).toEqual({ by: "id", value: uuid });
+    expect(c.head.flavorRef).toEqual({ by: "name", value: "m1.large" });
+    expect(c.network).toMatchObject({ network: "shared-net", subnet: uuid, networkRef: { by: "name", value: "shared-net" }, subnetRef: { by: "id", value: uuid } });
   });
 });

@@ -3,7 +3,7 @@
  * OpenStack plugin. Checks what the program declares for the resolved model.
  */
 import { describe, expect, it } from "vitest";
-import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { resolveCluster, TAG_ROLE, validateSpec, type Cluster } from "../../stacks/model/index.js";
 import { openstackSpec } from "../helpers/specs.js";
 import { runProgramWithMocks, type MockRun } from "./mock-run.js";
 
@@ -95,7 +95,7 @@ describe("Pulumi program under mocks", () => {
     // Types without tags or metadata carry the cluster id in their name (the sweep matches them exactly).
     expect(of(r, T.keypair)[0]!.inputs.name).toContain(c.id);
     expect(of(r, T.serverGroup)[0]!.inputs.name).toContain(c.id);
-    for (const i of of(r, T.instance)) expect(i.inputs.metadata["uws-cluster-role"]).toBe(i.inputs.name === c.head.name ? "head" : "compute");
+    for (const i of of(r, T.instance)) expect(i.inputs.metadata[TAG_ROLE]).toBe(i.inputs.name === c.head.name ? "head" : "compute");
   });
 
   it("declares exactly the model's security rules; only the head is in the login group", async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { resolveCluster, TAG_EXPIRES, validateSpec, type Cluster } from "../../stacks/model/index.js";
 import { generateBindings } from "../../stacks/terraform/generate-bindings.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
 import { openstackSpec } from "../helpers/specs.js";
@@ -72,7 +72,7 @@ describe("synthesized Terraform JSON matches the OpenStack provider schema", () 
       }
     }
     expect(checked).toBeGreaterThan(10);
-    expect(cluster.tags["uws-cluster-expires"]).toBe("2026-01-01T08:00:00Z");
+    expect(cluster.tags[TAG_EXPIRES]).toBe("2026-01-01T08:00:00Z");
   });
 
   it("opens SSH and HTTPS only from the configured CIDRs", () => {
