@@ -1,15 +1,20 @@
 /**
  * Parity: for the same spec, the Pulumi program (run under mocks) and the Terraform stack
  * (synthTerraform's cdk.tf.json) declare the same resources and data sources, with the same names,
- * tags, metadata, security rules and arguments. Pulumi types are mapped to Terraform types
- * (type-map.ts); references on both sides are rewritten to `ref:<type>:<name>` (parity.ts).
+ * tags, metadata, security rules and arguments; and the test cloud builder
+ * (test/targets/openstack/cloud/build.ts, which creates clusters through the API for the sweep tests)
+ * makes the same resources with the same names, tags, metadata, allocation pool, ports, rules and
+ * servers. Pulumi types are mapped to Terraform types (type-map.ts); references on every side are
+ * rewritten to `ref:<type>:<name>` (parity.ts).
  */
 import { describe, expect, it } from "vitest";
-import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { FIRST_NODE_OFFSET, resolveCluster, TAG_ROLE, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { parseIpv4 } from "../../stacks/model/net.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
 import { openstackSpec } from "../helpers/specs.js";
 import { runProgramWithMocks } from "./mock-run.js";
-import { diffParity, fromPulumi, fromTerraform, securityRules, type NormResource } from "./parity.js";
+import { planCluster } from "../targets/openstack/cloud/build.js";
+import { BUILDER_ARGS, diffBuilder, diffParity, fromBuilder, fromPulumi, fromTerraform, securityRules, type NormResource } from "./parity.js";
 import { PULUMI_TO_TERRAFORM } from "./type-map.js";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
@@ -46,7 +51,16 @@ const specs: Record<string, Record<string, unknown>> = {
     serverGroup: "none",
   },
   "managed volume with a type, anti-affinity, no TTL": { volume: { managed: { sizeGb: 100, type: "ssd" } }, serverGroup: "anti-affinity", ttl: undefined },
+  "a subnet that does not start at .0 (10.20.30.64/26), image and flavor by id": {
+    network: { create: { cidr: "10.20.30.64/26", dnsServers: ["192.0.2.53"] } },
+    head: { image: "7d3c5a1e-0b2f-4e6d-9c8b-1a2b3c4d5e6f", flavor: "m1.large", cpus: 4, memoryMb: 8192 },
+    compute: { count: 3, image: "Debian-12", flavor: "5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f", cpus: 2, memoryMb: 4096 },
+  },
 };
+
+/** The Terraform resources the builder makes (its plan has no data sources, and no volumes: the test cloud has no Cinder). */
+const builtByBoth = (tf: NormResource[]) => tf.filter((r) => BUILDER_ARGS[r.kind]);
+const ipv4 = (a: unknown) => parseIpv4(String(a))!;
 
 describe("Pulumi program and Terraform stack declare the same cluster", () => {
   for (const [title, overrides] of Object.entries(specs)) {
@@ -66,6 +80,43 @@ describe("Pulumi program and Terraform stack declare the same cluster", () => {
       expect(run.outputs.cluster_id).toBe(tfJson.output.cluster_id.value);
     });
   }
+
+  for (const [title, overrides] of Object.entries(specs)) {
+    const c = cluster(overrides);
+    if (c.network.mode !== "create") continue; // the builder creates its network (asserted below)
+    it(`and the test cloud builder makes the same: ${title}`, async () => {
+      const { tf } = await both(c);
+      const built = fromBuilder(planCluster(c));
+      const tfBuilt = builtByBoth(tf);
+      expect(kinds(built)).toEqual(kinds(tfBuilt));
+      expect(names(built)).toEqual(names(tfBuilt));
+      expect(tagsOf(built)).toEqual(tagsOf(tfBuilt));
+      expect(securityRules(built)).toEqual(securityRules(tf));
+      // The allocation pool is the model's, on every side, and lies inside the subnet below the first node.
+      const pools = [tf, built].map((l) => l.find((r) => r.kind === "openstack_networking_subnet_v2")!.args.allocation_pool);
+      expect(pools).toEqual([[c.network.mode === "create" && c.network.allocationPool], pools[0]]);
+      const [base, bits] = (c.network.mode === "create" ? c.network.cidr : "").split("/");
+      const pool = (pools[1] as { start: string; end: string }[])[0]!;
+      expect(ipv4(pool.start)).toBe(ipv4(base) + 2);
+      expect(ipv4(pool.end)).toBeLessThan(ipv4(base) + FIRST_NODE_OFFSET);
+      expect(ipv4(pool.end)).toBeLessThan(ipv4(base) + 2 ** (32 - Number(bits)));
+      for (const n of c.nodes) expect(ipv4(n.privateIp) > ipv4(pool.end), n.name).toBe(true);
+      // Servers: role metadata, image and flavor looked up as the model says.
+      for (const i of built.filter((r) => r.kind === "openstack_compute_instance_v2")) {
+        const node = c.nodes.find((n) => n.name === i.ident)!;
+        expect((i.args.metadata as Record<string, string>)[TAG_ROLE]).toBe(node.role);
+        expect(i.args[`image_${node.imageRef.by}`]).toBe(node.image);
+        expect(i.args[`flavor_${node.flavorRef.by}`]).toBe(node.flavor);
+      }
+      // Every compared argument of every resource, references included.
+      expect(diffBuilder(tf, built)).toEqual([]);
+    });
+  }
+
+  it("the test cloud builder creates its network: existing networks are refused, not silently built otherwise", () => {
+    const existing = cluster(specs["existing network by name and subnet by id, existing volume"]!);
+    expect(() => planCluster(existing)).toThrow(/network mode create only/);
+  });
 
   it("maps every OpenStack type the Pulumi program uses, and nothing maps twice", async () => {
     const { run, tfJson } = await both(cluster({}));
@@ -108,6 +159,28 @@ describe("the parity check can fail", () => {
     net.args.tags = (net.args.tags as string[]).slice(1);
     expect(tagsOf(untagged)).not.toEqual(tagsOf(tf));
     expect(diffParity(tf, untagged).join("\n")).toMatch(/openstack_networking_network_v2 t-cluster-net: tags differs/);
+  });
+
+  it("catches a builder whose allocation pool, metadata, rule or port differs from the stacks'", async () => {
+    const c = cluster(specs["a subnet that does not start at .0 (10.20.30.64/26), image and flavor by id"]!);
+    const { tf } = await both(c);
+    const plan = planCluster(c);
+    expect(diffBuilder(tf, fromBuilder(plan))).toEqual([]);
+    const alter = (key: string, f: (body: Record<string, any>) => void) => {
+      const p = structuredClone(plan);
+      f(p.find((s) => s.key === key)!.body);
+      return diffBuilder(tf, fromBuilder(p)).join("\n");
+    };
+    // The pool the builder used to derive from the gateway's text: .2-.9 of the /24, outside a subnet at .64.
+    expect(alter("subnet", (b) => { b.allocation_pools = [{ start: "10.20.30.2", end: "10.20.30.9" }]; }))
+      .toMatch(/openstack_networking_subnet_v2 t-cluster-subnet: allocation_pool differs: terraform \[\{"end":"10.20.30.73","start":"10.20.30.66"\}\] vs builder \[\{"end":"10.20.30.9","start":"10.20.30.2"\}\]/);
+    expect(alter("instance-t-cluster-head", (b) => { delete b.metadata[TAG_ROLE]; })).toMatch(/instance_v2 t-cluster-head: metadata differs/);
+    expect(alter("instance-t-cluster-head", (b) => { b.imageRef.ref.by = "name"; })).toMatch(/instance_v2 t-cluster-head: image_id differs/);
+    expect(alter("rule-ssh-0", (b) => { b.port_range_min = 2222; })).toMatch(/rule-ssh-0: port_range_min differs/);
+    expect(alter("port-t-cluster-compute-1", (b) => { b.security_groups.push({ step: "sg-login" }); })).toMatch(/t-cluster-compute-1-port: security_group_ids differs/);
+    expect(alter("head-fip", (b) => { b.port_id = { step: "port-t-cluster-compute-1" }; })).toMatch(/head-fip-associate: port_id differs/);
+    const dropped = structuredClone(plan).filter((s) => s.key !== "router-interface");
+    expect(diffBuilder(tf, fromBuilder(dropped))).toContain("only in terraform: openstack_networking_router_interface_v2 router-interface");
   });
 
   it("catches a remote group that points at the wrong security group", async () => {

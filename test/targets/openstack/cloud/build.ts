@@ -1,9 +1,12 @@
 /**
- * Creates a cluster's resources through the API the way apply does (same names, tags, metadata and
- * descriptions as stacks/terraform declares them, all read from the resolved Cluster), plus decoys.
+ * Creates a cluster's resources through the API the way apply does (same names, tags, metadata,
+ * descriptions, allocation pool and lookups as stacks/terraform declares them, all read from the
+ * resolved Cluster; test/pulumi/parity.test.ts holds the plan to both stacks), plus decoys.
  * Used by the OpenStack suite to have something real to sweep.
  */
-import { parseSpec, resolveCluster, type Cluster, type Lookup } from "../../../../stacks/model/index.js";
+import {
+  KEYPAIR_SUFFIX, parseSpec, qualifiedName, resolveCluster, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
+} from "../../../../stacks/model/index.js";
 import { sleep, type OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
 import { createKeypair, createServer, createServerGroup, getServer, listFlavors, type CreateServer } from "../../../../scripts/targets/openstack/cloud/compute.js";
 import { findImages } from "../../../../scripts/targets/openstack/cloud/image.js";
@@ -70,7 +73,7 @@ export function planCluster(cluster: Cluster): Step[] {
   add("subnet", "subnet", {
     name: net.subnetName, network_id: ref("network"), cidr: net.cidr, ip_version: 4, gateway_ip: net.gatewayIp, enable_dhcp: true,
     dns_nameservers: net.dnsServers, description: cluster.description,
-    allocation_pools: [{ start: net.gatewayIp.replace(/\d+$/, "2"), end: net.gatewayIp.replace(/\d+$/, "9") }],
+    allocation_pools: [net.allocationPool],
   });
   add("router", "router", { name: net.routerName, description: cluster.description, admin_state_up: true, external_gateway_info: { network_id: external } });
   add("router-interface", "router_interface", { router_id: ref("router"), subnet_id: ref("subnet") }, false);
@@ -79,22 +82,22 @@ export function planCluster(cluster: Cluster): Step[] {
     add(`rule-${r.id}`, "security_group_rule", {
       security_group_id: ref(`sg-${r.group}`), direction: r.direction, ethertype: r.ethertype, protocol: r.protocol ?? null,
       port_range_min: r.portMin ?? null, port_range_max: r.portMax ?? null, remote_ip_prefix: r.remoteCidr ?? null,
-      remote_group_id: r.remoteGroup ? ref(`sg-${r.remoteGroup}`) : null, description: `${r.id}; ${cluster.description}`,
+      remote_group_id: r.remoteGroup ? ref(`sg-${r.remoteGroup}`) : null, description: r.description,
     }, false);
   }
   for (const n of cluster.nodes) {
     add(`port-${n.name}`, "port", {
-      name: n.portName, network_id: ref("network"), admin_state_up: true, description: `${n.name}; ${cluster.description}`,
+      name: n.portName, network_id: ref("network"), admin_state_up: true, description: n.portDescription,
       fixed_ips: [{ subnet_id: ref("subnet"), ...(n.privateIp ? { ip_address: n.privateIp } : {}) }],
-      security_groups: n.role === "head" ? [ref("sg-internal"), ref("sg-login")] : [ref("sg-internal")],
+      security_groups: n.securityGroups.map((key) => ref(`sg-${key}`)),
     });
   }
   add("keypair", "keypair", { name: cluster.keypair.name }, false);
   if (cluster.serverGroup) add("server-group", "server_group", { name: cluster.serverGroup.name, policy: cluster.serverGroup.policy }, false);
   for (const n of cluster.nodes) {
     add(`instance-${n.name}`, "server", {
-      name: n.name, imageRef: { lookup: "image", ref: { by: "name", value: n.image } }, flavorRef: { lookup: "flavor", ref: { by: "name", value: n.flavor } },
-      ports: [ref(`port-${n.name}`)], keyName: cluster.keypair.name, metadata: { ...cluster.tags, "uws-cluster-role": n.role }, tags,
+      name: n.name, imageRef: { lookup: "image", ref: n.imageRef }, flavorRef: { lookup: "flavor", ref: n.flavorRef },
+      ports: [ref(`port-${n.name}`)], keyName: cluster.keypair.name, availabilityZone: cluster.availabilityZone, metadata: { ...n.metadata }, tags,
       ...(cluster.serverGroup ? { serverGroupId: ref("server-group") } : {}),
     }, false);
   }
@@ -185,36 +188,39 @@ export interface Decoys {
 export async function buildDecoys(c: OpenStackClient, cluster: Cluster): Promise<Decoys> {
   const ids: Record<string, string[]> = {};
   const note = (k: string, id: string) => (ids[k] ??= []).push(id);
+  if (cluster.network.mode !== "create") throw new Error("buildDecoys: network mode create only");
+  const net = cluster.network;
   const other = "0123456789ab";
-  const otherTags = [`uws-cluster=${cluster.name}`, `uws-cluster-id=${other}`];
-  const lookalike = [`uws-cluster-id=${cluster.id}x`, `uws-cluster-id-old=${cluster.id}`];
+  const otherTags = [tagToken(TAG_NAME, cluster.name), tagToken(TAG_ID, other)];
+  const lookalike = [tagToken(TAG_ID, `${cluster.id}x`), tagToken(`${TAG_ID}-old`, cluster.id)];
+  const [internal, login] = ["internal", "login"].map((k) => cluster.securityGroups.find((g) => g.key === k)!.name);
 
-  const n1 = await create<Network>(c, "network", { name: `${cluster.name}-net` }); note("network", n1.id); // untagged, same name
-  const n2 = await create<Network>(c, "network", { name: `${cluster.name}-net`, description: `uws-cluster-id=${other}` });
+  const n1 = await create<Network>(c, "network", { name: net.networkName }); note("network", n1.id); // untagged, same name
+  const n2 = await create<Network>(c, "network", { name: net.networkName, description: tagToken(TAG_ID, other) });
   await setTags(c, "network", n2.id, otherTags); note("network", n2.id);
-  const n3 = await create<Network>(c, "network", { name: "lookalike", description: `about cluster ${cluster.id}; uws-cluster-id:${cluster.id}` });
+  const n3 = await create<Network>(c, "network", { name: "lookalike", description: `about cluster ${cluster.id}; ${TAG_ID}:${cluster.id}` });
   await setTags(c, "network", n3.id, lookalike); note("network", n3.id);
-  const s1 = await create(c, "subnet", { name: `${cluster.name}-subnet`, network_id: n1.id, cidr: "10.99.0.0/24", ip_version: 4 }); note("subnet", s1.id);
-  const g1 = await create(c, "security_group", { name: `${cluster.name}-internal`, description: "untagged decoy" }); note("security_group", g1.id);
-  const g2 = await create(c, "security_group", { name: `${cluster.name}-login`, description: `uws-cluster uws-cluster=${cluster.name} uws-cluster-id=${other}` });
+  const s1 = await create(c, "subnet", { name: net.subnetName, network_id: n1.id, cidr: "10.99.0.0/24", ip_version: 4 }); note("subnet", s1.id);
+  const g1 = await create(c, "security_group", { name: internal, description: "untagged decoy" }); note("security_group", g1.id);
+  const g2 = await create(c, "security_group", { name: login, description: `${TAG_NAME} ${otherTags.join(" ")}` });
   await setTags(c, "security_group", g2.id, otherTags); note("security_group", g2.id);
-  const p1 = await create(c, "port", { name: `${cluster.head.name}-port`, network_id: n1.id }); note("port", p1.id);
-  const r1 = await create(c, "router", { name: `${cluster.name}-router` }); note("router", r1.id);
+  const p1 = await create(c, "port", { name: cluster.head.portName, network_id: n1.id }); note("port", p1.id);
+  const r1 = await create(c, "router", { name: net.routerName }); note("router", r1.id);
   await addRouterInterface(c, r1.id, s1.id);
   const ext = (await list<Network>(c, "network", { "router:external": "true" }))[0]!;
   const f1 = await create(c, "floatingip", { floating_network_id: ext.id, description: "untagged decoy" }); note("floatingip", f1.id);
-  await createKeypair(c, `${cluster.name}-${other}`); note("keypair", `${cluster.name}-${other}`);
-  await createKeypair(c, `${cluster.name}`); note("keypair", cluster.name);
-  await createKeypair(c, `${cluster.name}-${cluster.id}-old`); note("keypair", `${cluster.name}-${cluster.id}-old`);
-  const sg = await createServerGroup(c, `${cluster.name}-${other}-servers`, "soft-anti-affinity"); note("server_group", sg.id);
-  const sg2 = await createServerGroup(c, `${cluster.name}-servers`, "soft-anti-affinity"); note("server_group", sg2.id);
+  for (const name of [qualifiedName(cluster.name, other, KEYPAIR_SUFFIX), cluster.name, qualifiedName(cluster.name, cluster.id, "-old")]) {
+    await createKeypair(c, name); note("keypair", name);
+  }
+  const sg = await createServerGroup(c, qualifiedName(cluster.name, other, SERVER_GROUP_SUFFIX), "soft-anti-affinity"); note("server_group", sg.id);
+  const sg2 = await createServerGroup(c, `${cluster.name}${SERVER_GROUP_SUFFIX}`, "soft-anti-affinity"); note("server_group", sg2.id);
 
-  const image = (await findImages(c, cluster.head.imageRef))[0]!.id;
-  const flavor = (await listFlavors(c)).find((f) => f.name === cluster.head.flavor)!.id;
+  const image = await findId(c, { lookup: "image", ref: cluster.head.imageRef });
+  const flavor = await findId(c, { lookup: "flavor", ref: cluster.head.flavorRef });
   const pDecoyUntagged = await create(c, "port", { network_id: n1.id }); note("port", pDecoyUntagged.id);
   const pDecoyOther = await create(c, "port", { network_id: n1.id }); note("port", pDecoyOther.id);
   const v1 = await createServer(c, { name: cluster.head.name, imageRef: image, flavorRef: flavor, ports: [pDecoyUntagged.id], metadata: { owner: "someone-else" } });
-  const v2 = await createServer(c, { name: cluster.head.name, imageRef: image, flavorRef: flavor, ports: [pDecoyOther.id], metadata: { "uws-cluster": cluster.name, "uws-cluster-id": other }, tags: otherTags });
+  const v2 = await createServer(c, { name: cluster.head.name, imageRef: image, flavorRef: flavor, ports: [pDecoyOther.id], metadata: { [TAG_NAME]: cluster.name, [TAG_ID]: other }, tags: otherTags });
   note("server", v1.id); note("server", v2.id);
   await waitActive(c, [v1.id, v2.id]);
   return { ids };
