@@ -20,6 +20,8 @@ export interface ServerConfig {
   workDir: string | null;
   /** Defaults to the shipped definitions. */
   definitions: string | null;
+  /** Folder of application folders, each holding job definitions (loaded beside `definitions`). */
+  apps: string | null;
   executor: "local" | "slurm";
   local: { concurrency: number };
   slurm: { partition: string | null; slurmConf: string | null; pollMs: number };
@@ -55,6 +57,7 @@ export const DEFAULTS: ServerConfig = {
   data: "./data",
   workDir: null,
   definitions: null,
+  apps: null,
   executor: "local",
   local: { concurrency: 2 },
   slurm: { partition: "batch", slurmConf: null, pollMs: 1000 },
@@ -95,6 +98,7 @@ const SHAPE: Shape = {
   data: "string",
   workDir: "string?",
   definitions: "string?",
+  apps: "string?",
   executor: "string",
   local: { concurrency: "number" },
   slurm: { partition: "string?", slurmConf: "string?", pollMs: "number" },
@@ -183,6 +187,7 @@ export function loadConfigFile(file: string, base: ServerConfig = DEFAULTS): Ser
   if (d?.data) c.data = rel(c.data)!;
   if (d?.workDir) c.workDir = rel(c.workDir);
   if (d?.definitions) c.definitions = rel(c.definitions);
+  if (d?.apps) c.apps = rel(c.apps);
   return c;
 }
 

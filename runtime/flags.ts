@@ -41,6 +41,7 @@ export const RUNTIME_FLAGS: readonly RuntimeFlag[] = [
   s("data", "data", "DIR", "SQLite file + server state", "./data"),
   s("work-dir", "workDir", "DIR", "job work dirs (a filesystem shared with Slurm)", "<data>/jobs"),
   s("definitions", "definitions", "DIR", "job definition YAML files", "the shipped ones"),
+  s("apps", "apps", "DIR", "folder of application folders (each: job definition YAML files and their scripts), loaded beside the definitions"),
   s("executor", "executor", "local|slurm", "where jobs run", "local"),
   n("concurrency", "local.concurrency", "N", "local executor: jobs at once", "2"),
   s("partition", "slurm.partition", "NAME", "Slurm partition", "batch"),

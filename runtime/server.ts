@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import multipart from "@fastify/multipart";
 import { shippedDefinitions, withDefaults, type ServerConfig } from "./config.js";
-import { loadDefinitions } from "./jobdefs/definition.js";
+import { DefinitionError, loadApplications, loadDefinitions } from "./jobdefs/definition.js";
 import { JobsDb } from "./store/jobs-db.js";
 import { JobService } from "./jobs/service.js";
 import { LocalExecutor } from "./executors/local.js";
@@ -66,6 +66,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const workDir = resolve(config.workDir ?? join(data, "jobs"));
   const definitions = loadDefinitions(resolve(config.definitions ?? shippedDefinitions()));
+  if (config.apps) {
+    for (const [name, def] of loadApplications(resolve(config.apps))) {
+      if (definitions.has(name)) throw new DefinitionError(`${def.file}: name: '${name}' is already a job definition of the server; rename it`);
+      definitions.set(name, def);
+    }
+  }
 
   const app = Fastify({
     logger: logger === false ? false : { level: config.logLevel },

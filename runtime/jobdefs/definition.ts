@@ -137,12 +137,36 @@ export function parseDefinition(text: string, file: string): JobDefinition {
   };
 }
 
+/** The application manifest in an application folder: not a job definition. */
+export const APP_MANIFEST = "app.yaml";
+
+/**
+ * Every application's job definitions: one folder per application under `dir` (its manifest
+ * app.yaml aside). No folder, or an empty one, is no application yet.
+ */
+export function loadApplications(dir: string): Map<string, JobDefinition> {
+  const out = new Map<string, JobDefinition>();
+  let apps: string[];
+  try {
+    apps = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name).sort();
+  } catch {
+    return out;
+  }
+  for (const app of apps) {
+    for (const [name, def] of loadDefinitions(join(dir, app), { skip: [APP_MANIFEST], allowEmpty: true })) {
+      if (out.has(name)) throw new DefinitionError(`${def.file}: name: '${name}' is also defined by ${out.get(name)!.file}`);
+      out.set(name, def);
+    }
+  }
+  return out;
+}
+
 /** Loads every *.yaml / *.yml file of a folder. */
-export function loadDefinitions(dir: string): Map<string, JobDefinition> {
+export function loadDefinitions(dir: string, opts: { skip?: string[]; allowEmpty?: boolean } = {}): Map<string, JobDefinition> {
   const out = new Map<string, JobDefinition>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n) && !opts.skip?.includes(n)).sort();
   } catch (e) {
     throw new DefinitionError(`definitions folder ${dir}: ${(e as Error).message} (set --definitions DIR or 'definitions:' in the config)`);
   }
@@ -160,6 +184,6 @@ export function loadDefinitions(dir: string): Map<string, JobDefinition> {
     }
     out.set(def.name, def);
   }
-  if (out.size === 0) throw new DefinitionError(`definitions folder ${dir} holds no *.yaml job definition`);
+  if (out.size === 0 && !opts.allowEmpty) throw new DefinitionError(`definitions folder ${dir} holds no *.yaml job definition`);
   return out;
 }

@@ -121,7 +121,8 @@ export function buildLaunch(def: JobDefinition, jobId: string, workDir: string, 
   map.set("jobId", jobId);
   map.set("workDir", workDir);
   const args = def.args.map((a) => a.replace(/\{([A-Za-z][A-Za-z0-9_-]*)\}/g, (_, n: string) => map.get(n) ?? ""));
-  const env: Record<string, string> = { UWS_JOB_ID: jobId, UWS_WORK_DIR: workDir, UWS_PARAMS_FILE: `${workDir}/.uws-params.json` };
+  // UWS_DEFINITION_DIR: the definition's folder (an application's scripts and data; shared with compute nodes on a cluster).
+  const env: Record<string, string> = { UWS_JOB_ID: jobId, UWS_WORK_DIR: workDir, UWS_PARAMS_FILE: `${workDir}/.uws-params.json`, UWS_DEFINITION_DIR: def.dir };
   for (const [k, v] of map) if (k !== "jobId" && k !== "workDir") env[`UWS_PARAM_${k.toUpperCase().replace(/-/g, "_")}`] = v;
   return { args, env };
 }
