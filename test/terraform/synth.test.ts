@@ -88,6 +88,23 @@ describe("synthesized Terraform JSON matches the OpenStack provider schema", () 
     expect(all(tf, "openstack_compute_instance_v2").every((i) => i.key_pair === "my-key" && !i.scheduler_hints)).toBe(true);
   });
 
+  it("looks images and flavors up by id when the spec gives a UUID, by name otherwise, and keeps the DHCP pool in a subnet not at .0", () => {
+    const image = "7d3c5a1e-0b2f-4e6d-9c8b-1a2b3c4d5e6f", flavor = "5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f";
+    const { cluster, tf } = build({
+      head: { image, flavor: "m1.large", cpus: 4, memoryMb: 8192 }, compute: { count: 2, image: "Debian-12", flavor, cpus: 2, memoryMb: 4096 },
+      network: { create: { cidr: "10.20.30.64/26", dnsServers: [] } },
+    });
+    expect(checkConfig(schema, tf)).toEqual([]);
+    const inst = Object.fromEntries(all(tf, "openstack_compute_instance_v2").map((i) => [i.name, i]));
+    expect(inst[cluster.head.name]).toMatchObject({ image_id: image, flavor_name: "m1.large" });
+    expect(inst[cluster.head.name].image_name).toBeUndefined();
+    for (const n of cluster.computes) {
+      expect(inst[n.name]).toMatchObject({ image_name: "Debian-12", flavor_id: flavor });
+      expect(inst[n.name].flavor_name).toBeUndefined();
+    }
+    expect(all(tf, "openstack_networking_subnet_v2")[0]!.allocation_pool).toEqual([{ start: "10.20.30.66", end: "10.20.30.73" }]);
+  });
+
   it("holds no credentials and no secret material", () => {
     const { tf } = build({ aai: { preset: "eduteams", clientId: "c", clientSecret: { env: "SECRET_VAR" } } });
     expect(tf.provider.openstack).toEqual([{}]);
