@@ -99,6 +99,7 @@ export function jobserverView(cluster: Cluster, book: AddressBook) {
     port: js.port,
     data: js.dataDir,
     workDir: js.workDir,
+    appsDir: js.appsDir,
     partition: cluster.slurm.partition,
     slurmConf: SLURM_PATHS.conf,
     auth: js.auth,

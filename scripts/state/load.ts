@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { NAME_PATTERN, parseSpec, resolveCluster, SpecError, type Cluster, type ClusterSpec } from "../../stacks/model/index.js";
 import { ClusterState, stateRoot } from "./store.js";
 import { UsageError } from "../errors.js";
@@ -41,7 +41,8 @@ export function loadCluster(file: string, opts: { cwd: string; env: NodeJS.Proce
   const spec = readSpecFile(file, opts.cwd, opts.name);
   const state = new ClusterState(spec.name, stateRoot(opts.env));
   const ident = opts.persist ? state.identity(spec.id) : state.peekIdentity();
-  const cluster = resolveCluster(spec, ident ? { id: spec.id ?? ident.id, createdAt: ident.createdAt } : {});
+  const specDir = dirname(resolve(opts.cwd, file));
+  const cluster = resolveCluster(spec, ident ? { id: spec.id ?? ident.id, createdAt: ident.createdAt, specDir } : { specDir });
   return { spec, cluster, state };
 }
 

@@ -134,6 +134,13 @@ export interface ResolvedAai extends AaiSpec {
   entitlementClaim: string;
 }
 
+/** An application deployed with the cluster: its name (the folder's) and the folder on this machine. */
+export interface ClusterApp {
+  name: string;
+  /** Absolute path of the application folder on the machine running uws-cluster. */
+  source: string;
+}
+
 export interface Cluster {
   name: string;
   id: string;
@@ -159,6 +166,7 @@ export interface Cluster {
   serverGroup: { name: string; policy: Exclude<ServerGroupPolicy, "none"> } | null;
   floatingIp: { description: string };
   slurm: { partition: string; clusterName: string };
+  apps: ClusterApp[];
   jobserver: {
     auth: AuthMode;
     /** Port the job server listens on (on the head; nginx fronts it on 443 in the cloud). */
@@ -170,6 +178,8 @@ export interface Cluster {
     dataDir: string;
     /** Job work dirs, on the shared filesystem so compute nodes see them. */
     workDir: string;
+    /** Application folders (one per application), on the shared filesystem so compute nodes run their scripts. */
+    appsDir: string;
     /** Public base URL when a DNS name is configured; else the head's floating IP/IP is used. */
     publicUrl?: string;
     /** System user the job server and its Slurm jobs run as, with the same uid on every node (NFS). */

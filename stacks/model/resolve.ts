@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { parseDuration } from "./duration.js";
+import { resolve as resolvePath } from "node:path";
 import { formatCidr, hostAddress, parseCidr } from "./net.js";
 import type { Cluster, ClusterNode, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
 import { KEYPAIR_SUFFIX, lookupOf, qualifiedName, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, tagToken } from "./naming.js";
@@ -12,6 +13,8 @@ export interface ResolveContext {
   id?: string;
   /** Creation time of the cluster (ISO), when known from state; else `now`. */
   createdAt?: string;
+  /** Folder of the spec file: application folders are relative to it (default: the working directory). */
+  specDir?: string;
   now?: Date;
 }
 
@@ -92,12 +95,14 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
       configDir: "/etc/uws-server",
       dataDir: spec.target === "local" ? `${localRoot}/uws-server` : "/var/lib/uws-server",
       workDir: `${mountPoint}/uws-jobs`,
+      appsDir: `${mountPoint}/uws-apps`,
       publicUrl: spec.dns ? `https://${spec.dns.name}` : undefined,
       user: JOBSERVER_USER,
       uid: JOBSERVER_UID,
     },
     aai: spec.aai && { ...spec.aai, entitlementClaim: spec.aai.preset === "generic" ? "eduperson_entitlement" : AAI_PRESETS[spec.aai.preset].entitlementClaim },
     dns: spec.dns, secrets, local,
+    apps: spec.apps.map((a) => ({ name: a.replace(/\/+$/, "").split("/").pop()!, source: resolvePath(ctx.specDir ?? process.cwd(), a) })),
   };
 }
 

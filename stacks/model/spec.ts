@@ -57,4 +57,6 @@ export interface ClusterSpec {
   aai?: AaiSpec;
   dns?: { name: string; email: string };
   local: { subnet?: string };
+  /** Application folders (job definitions, scripts, data, app.yaml), as written: relative to the spec file. */
+  apps: string[];
 }

@@ -12,7 +12,7 @@ export const MAX_COMPUTE = 500;
 export const FIRST_NODE_OFFSET = 10;
 
 const TOP_KEYS = ["name", "id", "ttl", "target", "openstack", "head", "compute", "network", "access", "volume",
-  "serverGroup", "slurm", "jobserver", "aai", "dns", "local"] as const;
+  "serverGroup", "slurm", "jobserver", "aai", "dns", "local", "apps"] as const;
 
 /** Parses spec text (YAML, of which JSON is a subset) and validates it; throws SpecError. */
 export function parseSpec(text: string, source?: string): ClusterSpec {
@@ -117,6 +117,16 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
   }
   if (target === "local" && count !== undefined && count > 200) r.fail("compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
 
+  let apps: string[] = [];
+  if (top.apps !== undefined) {
+    apps = r.stringList(top.apps, "apps", (s, p) => r.string(s, p, { pattern: /^[^\0\n]{1,4096}$/, hint: "a folder (relative to the spec file) holding the application's job definitions and app.yaml" })) ?? [];
+    const names = apps.map((a) => a.replace(/\/+$/, "").split("/").pop()!);
+    names.forEach((n, i) => {
+      if (!/^[a-z][a-z0-9-]{0,40}$/.test(n)) r.fail(`apps[${i}]`, `the folder's name is the application's name and must match ^[a-z][a-z0-9-]{0,40}$, got ${JSON.stringify(n)}`);
+      else if (names.indexOf(n) !== i) r.fail(`apps[${i}]`, `a second application named ${JSON.stringify(n)}: application folders need distinct names`);
+    });
+  }
+
   if (r.issues.length > 0) return undefined;
   return {
     name: name!, id, ttl, target: target!,
@@ -125,7 +135,7 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
     network: network!, access: access!, volume: volume!, serverGroup: serverGroup!,
     slurm: { partition: partition! },
     jobserver: { auth: auth!, port: port!, uploadLimitMb: uploadLimitMb! },
-    aai, dns, local: { subnet: localSubnet },
+    aai, dns, local: { subnet: localSubnet }, apps,
   };
 }
 

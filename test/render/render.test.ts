@@ -76,7 +76,7 @@ describe("renderCluster", () => {
   });
 
   it("job server config: exactly the agreed keys, per auth mode", () => {
-    const TOP = ["host", "port", "data", "workDir", "executor", "slurm", "auth", "adminTokenFile", "jobSecretFile", "uploadLimitMb", "publicUrl"];
+    const TOP = ["host", "port", "data", "workDir", "apps", "executor", "slurm", "auth", "adminTokenFile", "jobSecretFile", "uploadLimitMb", "publicUrl"];
     const cfg = (c: Cluster, opts = {}) => parseYaml(text(renderCluster(c, opts)[0]!, "/etc/uws-server/config.yaml"));
 
     const oidc = cfg(example("openstack"), { headPublicIp: "198.51.100.7" });
