@@ -1,7 +1,7 @@
 // Job definitions: declarative YAML files, one per job kind, loaded once at start.
 // A definition names its parameters with their rules, the command (an executable and an argument
 // vector with {placeholders}, never a shell string), the result files and the resources.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 
@@ -148,12 +148,14 @@ export function loadApplications(dir: string): Map<string, JobDefinition> {
   const out = new Map<string, JobDefinition>();
   let apps: string[];
   try {
-    apps = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name).sort();
+    apps = readdirSync(dir).filter((n) => !n.startsWith(".") && statSync(join(dir, n)).isDirectory()).sort();
   } catch {
     return out;
   }
   for (const app of apps) {
-    for (const [name, def] of loadDefinitions(join(dir, app), { skip: [APP_MANIFEST], allowEmpty: true })) {
+    // An application folder may be a link to one version of it: jobs get the version's real path, so
+    // a later version pushed beside it does not change the files of jobs already running.
+    for (const [name, def] of loadDefinitions(realpathSync(join(dir, app)), { skip: [APP_MANIFEST], allowEmpty: true })) {
       if (out.has(name)) throw new DefinitionError(`${def.file}: name: '${name}' is also defined by ${out.get(name)!.file}`);
       out.set(name, def);
     }
