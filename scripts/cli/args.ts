@@ -7,6 +7,9 @@ export interface FlagSpec {
   /** "string" takes a value; "boolean" does not; "list" takes a value and may repeat. */
   type: "string" | "boolean" | "list";
   help: string;
+  /** Placeholder for the value in --help (`--port N`); "VALUE" when absent. */
+  value?: string;
+  /** Applied when the flag is absent (and shown in --help). */
   default?: string;
 }
 

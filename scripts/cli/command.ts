@@ -11,16 +11,14 @@ export interface CommandContext {
   cwd: string;
 }
 
-/** One CLI verb. A verb is one file in scripts/cli/commands/ plus one line in registry.ts. */
+/** One CLI verb: one file in scripts/cli/commands/ plus its line (name, summary) in registry.ts. */
 export interface Command {
-  name: string;
-  summary: string;
   /** Usage line after `uws-cluster <name>`, e.g. "--spec FILE --out DIR". */
   usage: string;
   flags: FlagSpec[];
   /** Extra help text shown by --help (examples, notes). */
   details?: string;
-  /** Returns the exit code. Throwing UsageError → exit 2; SpecError → exit 2 with the field list; other → exit 1. */
+  /** Returns the exit code. A CliError thrown carries its exit code (UsageError and SpecError 2, …); anything else is exit 1. */
   run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
 }
 

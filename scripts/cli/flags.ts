@@ -1,6 +1,7 @@
 /**
  * Flags shared by the verbs (oclif's flag factories): declared once here, picked by each verb and
- * target, so a flag means the same thing and has the same help everywhere.
+ * target, so a flag means the same thing and has the same help everywhere. A verb that needs a
+ * more precise help for its use spreads the shared flag: `{ ...flags.out, help: "..." }`.
  */
 import type { FlagSpec } from "./args.js";
 
@@ -22,10 +23,3 @@ export const flags = {
   },
   dryRun: { name: "dry-run", type: "boolean", help: "show what would be done; change nothing" },
 } satisfies Record<string, FlagSpec>;
-
-/** Flags in order, without repeats (targets may declare the same shared flag for several verbs). */
-export function uniqueFlags(...lists: FlagSpec[][]): FlagSpec[] {
-  const out = new Map<string, FlagSpec>();
-  for (const f of lists.flat()) if (!out.has(f.name)) out.set(f.name, f);
-  return [...out.values()];
-}

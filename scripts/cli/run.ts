@@ -1,7 +1,11 @@
-import { SpecError } from "../../stacks/model/index.js";
-import { parseArgs, UsageError, type FlagSpec } from "./args.js";
+/**
+ * The CLI's dispatcher: finds the verb in the manifest (registry.ts), loads only that verb, parses
+ * its flags, runs it and turns whatever it throws into an exit code and a message (JSON with --json).
+ */
+import { parseArgs, type FlagSpec } from "./args.js";
 import { EXIT, type Command, type CommandContext } from "./command.js";
-import { COMMANDS } from "./registry.js";
+import { COMMANDS, type CommandEntry } from "./registry.js";
+import { toCliError, UsageError } from "../errors.js";
 
 const COMMON: FlagSpec[] = [
   { name: "json", type: "boolean", help: "machine-readable JSON output on stdout" },
@@ -20,16 +24,16 @@ function usage(): string {
   ].join("\n");
 }
 
-export function commandHelp(c: Command): string {
+export function commandHelp(entry: CommandEntry, c: Command): string {
   const flags = [...c.flags, ...COMMON];
-  const width = Math.max(...flags.map((f) => f.name.length + (f.type === "boolean" ? 0 : 6)));
+  const left = (f: FlagSpec) => (f.type === "boolean" ? `--${f.name}` : `--${f.name} ${f.value ?? "VALUE"}`);
+  const width = Math.max(...flags.map((f) => left(f).length));
   const lines = flags.map((f) => {
-    const left = f.type === "boolean" ? `--${f.name}` : `--${f.name} VALUE`;
     const def = f.default !== undefined ? ` (default: ${f.default})` : "";
     const rep = f.type === "list" ? " (repeatable)" : "";
-    return `  ${left.padEnd(width + 2)}  ${f.help}${rep}${def}`;
+    return `  ${left(f).padEnd(width)}  ${f.help}${rep}${def}`;
   });
-  return [`usage: uws-cluster ${c.name} ${c.usage}`, "", c.summary, "", "options:", ...lines, ...(c.details ? ["", c.details] : [])].join("\n");
+  return [`usage: uws-cluster ${entry.name} ${c.usage}`, "", entry.summary, "", "options:", ...lines, ...(c.details ? ["", c.details] : [])].join("\n");
 }
 
 export async function runCli(argv: string[], io: Partial<CommandContext> = {}): Promise<number> {
@@ -45,22 +49,22 @@ export async function runCli(argv: string[], io: Partial<CommandContext> = {}): 
     ctx.stdout.write(usage() + "\n");
     return verb ? EXIT.ok : EXIT.usage;
   }
-  const command = COMMANDS.find((c) => c.name === verb);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === verb);
+  if (!entry) {
     return fail(ctx, EXIT.usage, `unknown command "${verb}"; run uws-cluster --help for the list`, "usage");
   }
   try {
+    const command = await entry.load();
     const args = parseArgs(rest, [...command.flags, ...COMMON]);
     if (args.flags.help) {
-      ctx.stdout.write(commandHelp(command) + "\n");
+      ctx.stdout.write(commandHelp(entry, command) + "\n");
       return EXIT.ok;
     }
     return await command.run(args, ctx);
   } catch (e) {
-    if (e instanceof UsageError) return fail(ctx, EXIT.usage, `${e.message}\nrun uws-cluster ${command.name} --help for usage`, "usage");
-    if (e instanceof SpecError) return fail(ctx, EXIT.usage, e.message, "spec", e.issues);
-    const err = e as Error & { exitCode?: number; kind?: string; details?: unknown };
-    return fail(ctx, err.exitCode ?? EXIT.failure, err.message ?? String(e), err.kind ?? "error", err.details);
+    const err = toCliError(e);
+    const message = e instanceof UsageError ? `${err.message}\nrun uws-cluster ${entry.name} --help for usage` : err.message;
+    return fail(ctx, err.exitCode, message, err.kind, err.details);
   }
 }
 
@@ -69,4 +73,3 @@ function fail(ctx: CommandContext, code: number, message: string, kind: string, 
   ctx.stderr.write(`uws-cluster: ${message}\n`);
   return code;
 }
-

@@ -7,8 +7,6 @@ import { loadTarget, TARGET_NAMES, targetFlags } from "../../targets/registry.js
 import type { DeleteResult, NamedContext } from "../../targets/target.js";
 
 export const down: Command = {
-  name: "down",
-  summary: "remove a cluster and everything it created (idempotent)",
   usage: "(--spec FILE | --name NAME) [target options] [--json]",
   flags: [flags.spec, flags.name, ...targetFlags("down")],
   details: [

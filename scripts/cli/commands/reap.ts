@@ -1,18 +1,14 @@
 import { bool, str } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
+import { flags } from "../flags.js";
 import { connectCloud } from "../../targets/openstack/cloud/connect.js";
 import { formatAge } from "../../targets/openstack/cloud/status.js";
 import { reap as reapClusters } from "../../targets/openstack/cloud/sweep.js";
 import { redact } from "../../targets/openstack/cloud/redact.js";
 
 export const reap: Command = {
-  name: "reap",
-  summary: "list the clusters in the OpenStack project by tag and delete those whose expiry has passed",
   usage: "[--dry-run] [--cloud NAME] [--json]",
-  flags: [
-    { name: "dry-run", type: "boolean", help: "show what would be deleted; delete nothing" },
-    { name: "cloud", type: "string", help: "cloud in clouds.yaml (default: $OS_CLOUD, else the OS_* variables)" },
-  ],
+  flags: [{ ...flags.dryRun, help: "show what would be deleted; delete nothing" }, flags.cloudAlone],
   details: [
     "Every resource carrying uws-cluster-id=<id> of a cluster whose uws-cluster-expires tag lies in the past is",
     "deleted (servers, floating IPs, ports, router interfaces, routers, subnets, networks, security groups,",

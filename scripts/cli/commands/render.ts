@@ -1,17 +1,13 @@
 import { resolve } from "node:path";
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
+import { flags } from "../flags.js";
 import { loadCluster } from "../../state/load.js";
 import { renderCluster, renderToDir } from "../../render/index.js";
 
 export const render: Command = {
-  name: "render",
-  summary: "write what every node gets (user-data, files, secrets as placeholders) to a folder",
   usage: "--spec FILE --out DIR [--json]",
-  flags: [
-    { name: "spec", type: "string", help: "cluster spec (YAML or JSON)" },
-    { name: "out", type: "string", help: "output folder; DIR/<node> is replaced on each run" },
-  ],
+  flags: [flags.spec, { ...flags.out, help: "output folder; DIR/<node> is replaced on each run" }],
   details: [
     "Writes DIR/<node>/user-data (cloud target), DIR/<node>/files/<absolute path on",
     "the node> for every file the node gets on the spec's target, and DIR/<node>/files.json (mode, owner,",

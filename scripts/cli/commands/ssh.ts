@@ -7,8 +7,6 @@ import { findCluster } from "../../state/load.js";
 import { loadTarget } from "../../targets/registry.js";
 
 export const ssh: Command = {
-  name: "ssh",
-  summary: "open a shell (or run a command) on a cluster node",
   usage: "NODE (--spec FILE | --name NAME) [-- COMMAND...]",
   flags: [flags.spec, flags.name],
   details: "NODE is a node name (local-demo-head) or its short form (head, compute-1). Uses the system ssh client with the cluster's key and the host keys recorded at up (strict checking).",

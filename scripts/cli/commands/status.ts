@@ -6,8 +6,6 @@ import { findCluster } from "../../state/load.js";
 import { loadTarget, targetFlags } from "../../targets/registry.js";
 
 export const status: Command = {
-  name: "status",
-  summary: "show a cluster's nodes, Slurm node states, job server URL, age and TTL",
   usage: "(--spec FILE | --name NAME) [--json]",
   flags: [flags.spec, flags.name, ...targetFlags("status")],
   details: "Exit 0 when the cluster exists and every node runs, 1 otherwise.",

@@ -4,16 +4,12 @@ import { synthTerraform } from "../../../stacks/terraform/synth.js";
 import { clusterKey } from "../../state/ssh-key.js";
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
+import { flags } from "../flags.js";
 import { loadCluster } from "../../state/load.js";
 
 export const synth: Command = {
-  name: "synth",
-  summary: "write the Terraform/OpenTofu configuration (cdk.tf.json) of a cluster spec",
   usage: "--spec FILE --out DIR [--json]",
-  flags: [
-    { name: "spec", type: "string", help: "cluster spec (YAML or JSON)" },
-    { name: "out", type: "string", help: "output directory (created); cdk.tf.json is written there" },
-  ],
+  flags: [flags.spec, { ...flags.out, help: "output directory (created); cdk.tf.json is written there" }],
   details: [
     "Then:  cd DIR && terraform init && terraform apply     (or tofu init && tofu apply)",
     "Credentials are not in the output: terraform/tofu read clouds.yaml + OS_CLOUD or OS_* variables.",

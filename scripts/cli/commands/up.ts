@@ -7,8 +7,6 @@ import { loadCluster } from "../../state/load.js";
 import { loadTarget, targetFlags } from "../../targets/registry.js";
 
 export const up: Command = {
-  name: "up",
-  summary: "create a cluster, configure it over SSH and wait until it runs jobs",
   usage: "--spec FILE [--name NAME] [target options] [--json]",
   flags: [flags.spec, { ...flags.name, help: "cluster name overriding the spec's (e.g. one per CI run)" }, ...targetFlags("up")],
   details: [

@@ -1,12 +1,11 @@
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
+import { flags } from "../flags.js";
 import { loadCluster } from "../../state/load.js";
 
 export const validate: Command = {
-  name: "validate",
-  summary: "check a cluster spec and show what it resolves to",
   usage: "--spec FILE [--json]",
-  flags: [{ name: "spec", type: "string", help: "cluster spec (YAML or JSON)" }],
+  flags: [flags.spec],
   details: "Exit 0 when valid; exit 2 with every invalid field named otherwise.",
   async run(args, ctx) {
     const { cluster } = loadCluster(need(args, "spec", "the cluster spec to check, e.g. --spec cluster.yaml"), { cwd: ctx.cwd, env: ctx.env, persist: false });
