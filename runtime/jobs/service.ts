@@ -49,6 +49,12 @@ export class JobService {
   private readonly overrun = new Map<string, NodeJS.Timeout>();
   private sweeper?: NodeJS.Timeout;
   executor!: Executor;
+  /**
+   * Called synchronously when a job reaches a final phase, before the phase and `results` are
+   * stored; a hook may add result entries (the provenance plugin adds `provenance`). A hook that
+   * throws never keeps the job from finishing.
+   */
+  readonly finalHooks: Array<(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]) => void> = [];
 
   constructor(
     readonly db: JobsDb,
@@ -196,7 +202,15 @@ export class JobService {
     const job = this.db.get(jobId);
     if (!job) return;
     const results = this.collectResults(job);
-    this.db.finish(jobId, phase, Date.now(), results, phase === "ERROR" ? message : null, phase === "ERROR" ? "fatal" : null);
+    const ended = Date.now();
+    for (const hook of this.finalHooks) {
+      try {
+        hook(job, { phase, ended, error: phase === "ERROR" ? message : null }, results);
+      } catch (e) {
+        this.opts.log?.("final-phase hook failed", { jobId, err: (e as Error).message });
+      }
+    }
+    this.db.finish(jobId, phase, ended, results, phase === "ERROR" ? message : null, phase === "ERROR" ? "fatal" : null);
     this.notify(jobId);
   }
 
