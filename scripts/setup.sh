@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian/Ubuntu machine: Debian packages (as root), then the npm dependencies.
+# Prepares a fresh Debian/Ubuntu machine: Debian packages (as root), the npm dependencies, then the
+# build (`npm run build`: the CLI into dist/cli, the job server bundle into dist/runtime).
 #   bash scripts/setup.sh           what `uws-cluster` needs to run (synth, render, serve, up --target local)
 #   bash scripts/setup.sh --test    also what the test suite needs (nginx, cloud-init, xmllint, pyvo, systemd-analyze, OpenStack test cloud)
 # Idempotent: installed packages are skipped. Daemons are never started by package installs
@@ -43,3 +44,5 @@ fi
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
+
+npm run --silent build

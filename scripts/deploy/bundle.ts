@@ -5,20 +5,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, resolve } from "node:path";
 import { PreflightError } from "../errors.js";
+import { REPO_ROOT } from "../package-root.js";
 
-/** The package root: the folder holding package.json, runtime/, templates/ and node_modules. */
-export const REPO_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+export { REPO_ROOT };
 export const JOB_SERVER_BUNDLE = resolve(REPO_ROOT, "dist/runtime/uws-server.mjs");
-
-function findPackageRoot(from: string): string {
-  for (let d = from; ; d = dirname(d)) {
-    if (existsSync(join(d, "package.json")) && existsSync(join(d, "templates"))) return d;
-    if (dirname(d) === d) throw new Error(`uws-cluster: no package root above ${from}`);
-  }
-}
 
 /** The bundle's path relative to the package root (the local target binds the root into its nodes). */
 export function bundleInPackage(): string {

@@ -4,11 +4,10 @@
  * the text lives in the templates. A missing value fails with the template file and the variable.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
 import Handlebars from "handlebars";
+import { TEMPLATES_DIR } from "../package-root.js";
 
-export const TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../templates");
 
 /** A template could not be rendered: names the template file and the missing or bad variable. */
 export class TemplateError extends Error {

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Compiles the CLI (scripts/ and stacks/, TypeScript) into dist/cli/: one ES module per entry and a
+// chunk per lazily loaded verb or target (esbuild, code splitting), npm dependencies left as imports
+// except `yaml`, which is inlined because loading its 74 CommonJS files costs more than the rest of
+// `validate`. `npm run build` runs this, then runtime/build/bundle.mjs (the job server, dist/runtime/).
+//
+// dist/cli/inputs.json lists the sources the build read; scripts/uws-cluster.mjs uses it in a
+// checkout to rebuild when one of them is newer than the build, so an edit or a `git pull` never
+// runs stale code. An installed package ships dist/cli/ and no sources.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = join(root, "dist/cli");
+/** Bundled into dist/cli (pure JavaScript, on the start-up path of every verb); every other dependency stays external. */
+const INLINED = new Set(["yaml"]);
+
+/** Builds dist/cli/ from scripts/cli/main.ts; the new build replaces the old one in one rename. */
+export async function buildCli() {
+  const { build } = await import("esbuild");
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter((n) => !INLINED.has(n));
+  const tmp = join(root, `dist/.cli-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  const r = await build({
+    absWorkingDir: root,
+    entryPoints: { main: "scripts/cli/main.ts" },
+    outdir: tmp,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external,
+    chunkNames: "chunks/[name]-[hash]",
+    metafile: true,
+    legalComments: "linked",
+    // Inlined CommonJS (yaml) calls require() for Node built-ins.
+    banner: { js: "import { createRequire as __uwsCreateRequire } from 'node:module';\nconst require = __uwsCreateRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
+  const sources = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
+  writeFileSync(join(tmp, "inputs.json"), JSON.stringify(["package.json", ...sources]) + "\n");
+  const old = join(root, `dist/.cli-old-${process.pid}`);
+  mkdirSync(dirname(outDir), { recursive: true });
+  if (existsSync(outDir)) renameSync(outDir, old);
+  renameSync(tmp, outDir);
+  rmSync(old, { recursive: true, force: true });
+  return sources.length;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const t0 = performance.now();
+  const n = await buildCli();
+  console.log(`built ${relative(process.cwd(), join(outDir, "main.js"))} from ${n} sources (${Math.round(performance.now() - t0)} ms)`);
+}
