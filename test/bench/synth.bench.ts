@@ -5,7 +5,7 @@
  */
 import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackSpec } from "../harness/specs.js";
 
 const sizes = [1, 10, 100, 1000];
 const runs = Number(process.env.BENCH_RUNS ?? 5);

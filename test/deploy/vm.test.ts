@@ -12,7 +12,7 @@ import { publicUrl } from "../../scripts/targets/openstack/index.js";
 import { renderCluster } from "../../scripts/render/index.js";
 import { JOBSERVER_FILES } from "../../scripts/render/paths.js";
 import { hostKeysFromConsole } from "../../scripts/targets/openstack/cloud/console.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackSpec } from "../harness/specs.js";
 
 const ED = "AAAAC3NzaC1lZDI1NTE5AAAAIJ4b3SquuZ4rc1WNPAR8ysZsEdXbkqLVv0vY8HqTG9m1";
 const console_ = `[    5.1] cloud-init[431]: Cloud-init v. 22.4.2 running 'modules:config'

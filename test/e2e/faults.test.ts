@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
 import { isAlive, LocalTarget } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "../local/leftovers.js";
+import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { cli, ensureBundle, finish, phaseOf, result, submit, type CliResult, type Job } from "./helpers.js";
 
 const NAME = "e2e-faults";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
 import { REPO_ROOT } from "../../scripts/deploy/bundle.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "../local/leftovers.js";
+import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { cli, ensureBundle, finish, result, submit } from "./helpers.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-iso-"));

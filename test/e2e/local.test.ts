@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "../local/leftovers.js";
+import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { cli, ensureBundle, finish, result, submit, type CliResult } from "./helpers.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-e2e-"));

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
 import { REPO_ROOT } from "../../scripts/deploy/bundle.js";
-import { leftovers, NOTHING } from "../local/leftovers.js";
+import { leftovers, NOTHING } from "../harness/leftovers.js";
 
 const README = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
 const blocks = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { destroyLocal, LocalTarget, sweepLocal } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "./leftovers.js";
+import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-nodes-"));
 const key = generateEd25519();

@@ -4,7 +4,7 @@ import {
   generateClusterId, GENERATED_ID_PATTERN, KEYPAIR_SUFFIX, lookupOf, NAME_PATTERN, parseClusterTags, parseQualifiedName, parseSpec, pickClusterTags,
   qualifiedName, resolveCluster, SERVER_GROUP_SUFFIX, SpecError, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, validateSpec,
 } from "../../stacks/model/index.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackSpec } from "../harness/specs.js";
 
 function issuesOf(raw: unknown): { field: string; message: string }[] {
   try {

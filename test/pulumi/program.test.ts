@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { resolveCluster, TAG_ROLE, validateSpec, type Cluster } from "../../stacks/model/index.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackSpec } from "../harness/specs.js";
 import { runProgramWithMocks, type MockRun } from "./mock-run.js";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";

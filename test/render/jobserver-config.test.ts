@@ -5,14 +5,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigFile, validateConfig } from "../../runtime/config.js";
 import { readTokensFile } from "../../runtime/auth/tokens.js";
 import { renderCluster } from "../../scripts/render/index.js";
-import { tempDir } from "../templates/tools.js";
-import { ALL_SPECS, cluster } from "./fixtures.js";
+import { tempDir } from "../harness/files.js";
+import { ALL_SPECS, openstackCluster } from "../harness/specs.js";
 
 const root = tempDir("jscfg");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("job server config.yaml against the job server's loader", () => {
-  const specs = [...ALL_SPECS, ["auth none", () => cluster({ name: "t-none", jobserver: { auth: "none" } })] as const];
+  const specs = [...ALL_SPECS, ["auth none", () => openstackCluster({ name: "t-none", jobserver: { auth: "none" } })] as const];
   for (const [label, make] of specs) {
     it(label, () => {
       const c = make();

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { Cluster } from "../../stacks/model/index.js";
 import { renderCluster, renderToDir, secretPlaceholder, type NodeBundle } from "../../scripts/render/index.js";
-import { tempDir } from "../templates/tools.js";
-import { aaiDns, ALL_SPECS, assigned, cluster, example, existingNet } from "./fixtures.js";
+import { tempDir } from "../harness/files.js";
+import { aaiDns, ALL_SPECS, assigned, example, existingNet, openstackCluster } from "../harness/specs.js";
 
 const root = tempDir("render");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -33,7 +33,7 @@ describe("renderCluster", () => {
   });
 
   it("slurm.conf: one NodeName line per compute node, controller = head, default partition", () => {
-    const c = cluster({ name: "t-seven", compute: { count: 7, flavor: "m1.small", cpus: 3, memoryMb: 6000 }, slurm: { partition: "work" } });
+    const c = openstackCluster({ name: "t-seven", compute: { count: 7, flavor: "m1.small", cpus: 3, memoryMb: 6000 }, slurm: { partition: "work" } });
     const conf = text(renderCluster(c)[0]!, "/etc/slurm/slurm.conf");
     const lines = conf.split("\n").filter((l) => l.startsWith("NodeName="));
     expect(lines).toHaveLength(7);
@@ -102,7 +102,7 @@ describe("renderCluster", () => {
     const generic = cfg(existingNet());
     expect(generic.oidc).toMatchObject({ issuer: "https://login.example.org/realms/main", scopes: ["openid", "profile", "email"], entitlementClaim: "eduperson_entitlement" });
     expect(generic).toMatchObject({ port: 9000, uploadLimitMb: 250 });
-    const orcid = cfg(cluster({ name: "t-orcid", aai: { preset: "orcid", clientId: "APP-1", clientSecret: { env: "X" }, allow: { subs: ["0000-0002-1825-0097"] } } }));
+    const orcid = cfg(openstackCluster({ name: "t-orcid", aai: { preset: "orcid", clientId: "APP-1", clientSecret: { env: "X" }, allow: { subs: ["0000-0002-1825-0097"] } } }));
     expect(orcid.oidc).toMatchObject({ issuer: "https://orcid.org", scopes: ["openid"], allow: { subs: ["0000-0002-1825-0097"] } });
 
     const local = example("local");
@@ -110,7 +110,7 @@ describe("renderCluster", () => {
     expect(Object.keys(tokens).sort()).toEqual([...TOP, "tokensFile"].sort());
     expect(tokens).toMatchObject({ host: local.head.privateIp, auth: "tokens", tokensFile: "/etc/uws-server/tokens", data: local.jobserver.dataDir, workDir: local.jobserver.workDir });
 
-    const none = cfg(cluster({ name: "t-none", jobserver: { auth: "none" } }));
+    const none = cfg(openstackCluster({ name: "t-none", jobserver: { auth: "none" } }));
     expect(Object.keys(none).sort()).toEqual(TOP.sort());
   });
 
@@ -157,7 +157,7 @@ describe("renderCluster", () => {
   });
 
   it("a big cluster keeps user-data under Nova's limit by leaving address lists to the SSH push", () => {
-    const c = cluster({ name: "t-big", network: { create: { cidr: "10.20.0.0/21", dnsServers: ["9.9.9.9"] } }, compute: { count: 400, flavor: "m1.small", cpus: 1, memoryMb: 2048 } });
+    const c = openstackCluster({ name: "t-big", network: { create: { cidr: "10.20.0.0/21", dnsServers: ["9.9.9.9"] } }, compute: { count: 400, flavor: "m1.small", cpus: 1, memoryMb: 2048 } });
     const [head] = renderCluster(c);
     expect(Buffer.from(head!.userData).toString("base64").length).toBeLessThanOrEqual(65535);
     expect(parseYaml(head!.userData).write_files.map((w: { path: string }) => w.path)).not.toContain("/etc/slurm/slurm.conf");

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { renderCluster } from "../../scripts/render/index.js";
-import { aaiDns, ALL_SPECS, assigned, existingNet, example } from "../render/fixtures.js";
-import { cloudInitSchema, tempDir } from "./tools.js";
+import { aaiDns, ALL_SPECS, assigned, existingNet, example } from "../harness/specs.js";
+import { tempDir } from "../harness/files.js";
+import { cloudInitSchema } from "./tools.js";
 
 const dir = tempDir("cloudinit");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,8 +6,9 @@ import type { Cluster } from "../../stacks/model/index.js";
 import { renderCluster } from "../../scripts/render/index.js";
 import { templates } from "../../scripts/render/engine.js";
 import { addressBook, nginxView } from "../../scripts/render/views.js";
-import { aaiDns, cluster, example } from "../render/fixtures.js";
-import { nginxTest, selfSignedCert, tempDir } from "./tools.js";
+import { aaiDns, example, openstackCluster } from "../harness/specs.js";
+import { tempDir } from "../harness/files.js";
+import { nginxTest, selfSignedCert } from "./tools.js";
 
 const root = tempDir("nginx");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ describe("nginx reverse proxy", () => {
   const cases: [string, () => Cluster][] = [
     ["self-signed (examples/openstack.yaml)", () => example("openstack")],
     ["Let's Encrypt (dns)", aaiDns],
-    ["upload limit 2048 MB on port 9999", () => cluster({ name: "t-ngx", jobserver: { port: 9999, uploadLimitMb: 2048 } })],
+    ["upload limit 2048 MB on port 9999", () => openstackCluster({ name: "t-ngx", jobserver: { port: 9999, uploadLimitMb: 2048 } })],
   ];
   for (const [label, make] of cases) {
     it(`${label}: passes nginx -t`, async () => {

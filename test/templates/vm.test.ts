@@ -11,8 +11,9 @@ import { renderCluster, type NodeBundle } from "../../scripts/render/index.js";
 import { templates } from "../../scripts/render/engine.js";
 import { JOBSERVER_FILES, NODE_FILES } from "../../scripts/render/paths.js";
 import { slurmView, addressBook, nginxView } from "../../scripts/render/views.js";
-import { ALL_SPECS, example } from "../render/fixtures.js";
-import { selfSignedCert, tempDir } from "./tools.js";
+import { ALL_SPECS, example } from "../harness/specs.js";
+import { tempDir } from "../harness/files.js";
+import { selfSignedCert } from "./tools.js";
 
 const dir = tempDir("vm");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { resolveCluster, TAG_EXPIRES, validateSpec, type Cluster } from "../../stacks/model/index.js";
 import { generateBindings } from "../../stacks/terraform/generate-bindings.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackSpec } from "../harness/specs.js";
 import { checkConfig, loadProviderSchema, sensitiveArgumentsSet } from "./provider-schema.js";
 
 const schema = loadProviderSchema("stacks/terraform/schema/openstack-provider-schema.json");

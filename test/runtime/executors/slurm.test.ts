@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm-loopback.js";
+import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm.js";
 import { mapSlurmState } from "../../../runtime/executors/slurm.js";
 import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm-loopback.js";
+import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm.js";
 import { createJob, http, phaseOf, waitFinal } from "../helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { resolveCluster, validateSpec, type Cluster } from "../../../../stacks/model/index.js";
 import type { EngineContext, EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
-import { openstackSpec } from "../../../helpers/specs.js";
+import { openstackSpec } from "../../../harness/specs.js";
 
 const FIXTURES = resolve(import.meta.dirname, "fixtures");
 

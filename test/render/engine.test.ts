@@ -9,8 +9,8 @@ import { systemdUnitForPath } from "../../scripts/render/systemd.js";
 import { systemdStart } from "../../scripts/deploy/vm.js";
 import { SERVICE_STAGES, servicesFor } from "../../stacks/model/index.js";
 import { addressBook, slurmView } from "../../scripts/render/views.js";
-import { ALL_SPECS, example } from "../render/fixtures.js";
-import { tempDir } from "./tools.js";
+import { ALL_SPECS, example } from "../harness/specs.js";
+import { tempDir } from "../harness/files.js";
 
 const root = tempDir("engine");
 afterAll(() => rmSync(root, { recursive: true, force: true }));

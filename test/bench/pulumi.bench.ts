@@ -5,8 +5,8 @@
  * Run: npm run bench:pulumi
  */
 import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
-import { openstackSpec } from "../helpers/specs.js";
-import { runProgramWithMocks } from "./mock-run.js";
+import { openstackSpec } from "../harness/specs.js";
+import { runProgramWithMocks } from "../pulumi/mock-run.js";
 
 const sizes = [1, 10, 100, 500];
 const runs = Number(process.env.BENCH_RUNS ?? 3);

@@ -1,12 +1,12 @@
 /** Renderer benchmark: time to render every node's files and user-data (npm run bench:render). */
 import { renderCluster } from "../../scripts/render/index.js";
-import { cluster, example } from "./fixtures.js";
+import { example, openstackCluster } from "../harness/specs.js";
 
 const cases = [
   ["examples/openstack.yaml (1+2)", () => example("openstack")],
   ["examples/local.yaml (1+2)", () => example("local")],
-  ["cloud, 1+50", () => cluster({ name: "b-fifty", compute: { count: 50, flavor: "m1.small", cpus: 1, memoryMb: 2048 } })],
-  ["cloud, 1+400", () => cluster({ name: "b-400", network: { create: { cidr: "10.20.0.0/21", dnsServers: ["9.9.9.9"] } }, compute: { count: 400, flavor: "m1.small", cpus: 1, memoryMb: 2048 } })],
+  ["cloud, 1+50", () => openstackCluster({ name: "b-fifty", compute: { count: 50, flavor: "m1.small", cpus: 1, memoryMb: 2048 } })],
+  ["cloud, 1+400", () => openstackCluster({ name: "b-400", network: { create: { cidr: "10.20.0.0/21", dnsServers: ["9.9.9.9"] } }, compute: { count: 400, flavor: "m1.small", cpus: 1, memoryMb: 2048 } })],
 ] as const;
 
 renderCluster(example("openstack")); // loads and compiles the templates
