@@ -11,6 +11,8 @@ export interface FlagSpec {
   value?: string;
   /** Applied when the flag is absent (and shown in --help). */
   default?: string;
+  /** A one-letter alias (`-p VALUE` for `--param VALUE`). */
+  short?: string;
 }
 
 export interface ParsedArgs {
@@ -28,9 +30,10 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") { positional.push(...argv.slice(i + 1)); break; }
-    if (!arg.startsWith("--")) { positional.push(arg); continue; }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const alias = /^-[A-Za-z]$/.test(arg) ? specs.find((s) => s.short === arg.slice(1)) : undefined;
+    if (!arg.startsWith("--") && !alias) { positional.push(arg); continue; }
+    const eq = alias ? -1 : arg.indexOf("=");
+    const name = alias ? alias.name : arg.slice(2, eq === -1 ? undefined : eq);
     const spec = specs.find((s) => s.name === name);
     if (!spec) throw new UsageError(`unknown option --${name}; this command accepts: ${specs.map((s) => `--${s.name}`).join(", ")}`);
     if (spec.type === "boolean") {

@@ -22,5 +22,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "down", summary: "remove a cluster and everything it created (idempotent)", load: async () => (await import("./commands/down.js")).down },
   { name: "status", summary: "show a cluster's nodes, Slurm node states, job server URL, age and TTL", load: async () => (await import("./commands/status.js")).status },
   { name: "ssh", summary: "open a shell (or run a command) on a cluster node", load: async () => (await import("./commands/ssh.js")).ssh },
+  { name: "apps", summary: "push a running cluster's applications (job definitions, scripts, packages) again, or list them", load: async () => (await import("./commands/apps.js")).apps },
+  { name: "run", summary: "submit a job, follow it until it ends and download its results", load: async () => (await import("./commands/run.js")).run },
+  { name: "jobs", summary: "list a cluster's jobs, newest first", load: async () => (await import("./commands/run.js")).jobs },
   { name: "serve", summary: "run the UWS job server (the head node's payload) on this machine", load: async () => (await import("./commands/serve.js")).serve },
 ];

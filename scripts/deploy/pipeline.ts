@@ -13,6 +13,8 @@ import type { NodeBundle } from "../render/index.js";
 import { secretsFor, type SecretValues } from "../secrets/index.js";
 import { shq, type PushFile, type SshHost, type SshPool } from "../ssh/index.js";
 import { NodeError, type Progress } from "../progress/index.js";
+import type { AppBundle } from "../apps/index.js";
+import { deployApps, type AppTarget } from "./apps.js";
 
 export interface DeployNode {
   node: ClusterNode;
@@ -27,6 +29,9 @@ export interface DeployInput {
   secrets: SecretValues;
   /** How this target starts service-table rows on a node. */
   startServices(node: ClusterNode, rows: ServiceRow[]): Promise<void>;
+  /** The cluster's applications, checked; pushed after the configuration. */
+  apps: AppBundle[];
+  installPackages?: AppTarget["installPackages"];
   progress: Progress;
   /** The job server as reached from here, and the token of the canary job. */
   jobServerUrl: string;
@@ -67,6 +72,11 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   await p.step(`Connecting to ${input.nodes.length} nodes over SSH`, () => each(input.nodes, async (n) => { await pool.connect(n.ssh); }));
   await p.step("Preparing nodes (job server user, shared folders)", () => each(input.nodes, (n) => pool.run(n.ssh, prepareScript(cluster, n.node))));
   await p.step("Writing configuration and secrets", () => each(input.nodes, (n) => pool.push(n.ssh, filesFor(input, n.node))));
+  if (input.apps.length) {
+    await p.step(`Installing ${input.apps.length === 1 ? "application" : "applications"} ${input.apps.map((a) => a.name).join(", ")}`, () => named(head, () => deployApps(cluster, input.apps, {
+      pool, head: head.ssh, computes: input.nodes.filter((n) => n.node.role === "compute").map((n) => n.ssh), ...(input.installPackages ? { installPackages: input.installPackages } : {}),
+    })));
+  }
   for (const { stage, title } of SERVICE_STAGES) {
     await p.step(title, async () => {
       const start = async (n: DeployNode) => {

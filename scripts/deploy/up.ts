@@ -2,6 +2,7 @@
  * `up` on any target: pre-flight → the target creates machines → the shared deploy pipeline
  * configures them over SSH → readiness gate. The target is asked, never named.
  */
+import { loadApps, recordApps, shippedDefinitionNames } from "../apps/index.js";
 import { renderCluster } from "../render/index.js";
 import { ensureSecrets, recordKnownHosts } from "../secrets/index.js";
 import { SshPool } from "../ssh/index.js";
@@ -21,9 +22,11 @@ export interface UpResult extends DeployResult {
 export async function upCluster(target: Target, ctx: TargetContext): Promise<UpResult> {
   const t0 = performance.now();
   const { cluster, state, progress: p } = ctx;
+  loadApps(ctx.cluster, shippedDefinitionNames()); // every definition checked before anything exists
   await target.preflight(ctx); // exit 3, nothing created
   ensureJobServerBundle((s) => p.info(s));
   state.writeJson(MODEL_FILE, cluster);
+  const apps = loadApps(cluster, shippedDefinitionNames());
   const secrets = ensureSecrets(cluster, state, ctx.env, ctx.cwd);
   const m = await target.create(ctx, secrets);
   recordKnownHosts(state, m.nodes.map((n) => ({ name: n.node.name, address: n.ssh.host, hostKey: n.ssh.hostKey })));
@@ -38,8 +41,10 @@ export async function upCluster(target: Target, ctx: TargetContext): Promise<UpR
     const result = await deploy({
       cluster, pool, bundles, secrets, progress: p, jobServerUrl: door.url, adminToken, nodes: m.nodes,
       startServices: (node, rows) => m.startServices(pool, node, rows),
+      apps, ...(m.installPackages ? { installPackages: m.installPackages } : {}),
       ...(ctx.limits ? { limits: ctx.limits } : {}),
     });
+    recordApps(state, apps);
     return {
       ...result, url: m.url, adminTokenFile: state.path("secrets/jobserver.admin-token"),
       nodes: m.nodes.map((n) => ({ name: n.node.name, role: n.node.role, address: n.ssh.host })),

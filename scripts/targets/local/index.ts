@@ -11,7 +11,8 @@ import { parseSpec, resolveCluster } from "../../../stacks/model/index.js";
 import { destroyLocal, isAlive, LocalRecord, LocalTarget, RECORD_FILE, sweepLocal, type HostKeyPair } from "../../../stacks/local/index.js";
 import { bool } from "../../cli/args.js";
 import { bundleInPackage, REPO_ROOT } from "../../deploy/bundle.js";
-import { PreflightError } from "../../errors.js";
+import { CliError, PreflightError } from "../../errors.js";
+import { loadApps } from "../../apps/index.js";
 import { slurmStates } from "../../readiness/index.js";
 import { ensureSshKey, knownHosts, type SecretValues } from "../../secrets/index.js";
 import { generateEd25519, SshPool } from "../../ssh/index.js";
@@ -35,11 +36,23 @@ export function missingPackages(exists: (p: string) => boolean = existsSync): st
   return [...new Set(SYSTEM_DEPS.filter((d) => !exists(d.bin)).map((d) => d.pkg))];
 }
 
-/** Root and the Debian packages (installed with installDeps). */
-export function preflight(opts: { installDeps: boolean; uid?: number; log?: (s: string) => void }): void {
+/** Debian packages not installed on this machine (dpkg's view). */
+export function missingDebianPackages(packages: string[]): string[] {
+  if (!packages.length) return [];
+  const r = spawnSync("dpkg-query", ["-W", "-f", "${Package} ${Status}\n", ...packages], { encoding: "utf8" });
+  const installed = new Set(r.stdout.split("\n").filter((l) => l.endsWith(" install ok installed")).map((l) => l.split(" ")[0]));
+  return packages.filter((p) => !installed.has(p));
+}
+
+/**
+ * Root and the Debian packages (installed with installDeps): the target's own, and the ones the
+ * applications declare — local nodes run their jobs with this machine's programs.
+ */
+export function preflight(opts: { installDeps: boolean; uid?: number; log?: (s: string) => void; appPackages?: string[] }): void {
   const uid = opts.uid ?? process.getuid?.() ?? 0;
   if (uid !== 0) throw new PreflightError("the local target needs root (it creates network namespaces, a bridge and mounts): run it as root, e.g. with sudo");
-  let missing = missingPackages();
+  const missingNow = () => [...new Set([...missingPackages(), ...missingDebianPackages(opts.appPackages ?? [])])];
+  let missing = missingNow();
   if (missing.length && opts.installDeps) {
     opts.log?.(`installing Debian packages: ${missing.join(" ")}`);
     // Never slurm-wlm-emulator: its postinst replaces slurmctld/slurmd with a broken front-end build.
@@ -48,10 +61,10 @@ export function preflight(opts: { installDeps: boolean; uid?: number; log?: (s: 
       const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
       if (r.status !== 0) throw new PreflightError(`${argv.join(" ")} failed: ${(r.stderr || "").trim().slice(-500)}`);
     }
-    missing = missingPackages();
+    missing = missingNow();
   }
   if (missing.length) {
-    throw new PreflightError(`missing system packages for the local target: ${missing.join(" ")}. Install them with:\n  apt-get install -y ${missing.join(" ")}\nor re-run with --install-deps (as root)`);
+    throw new PreflightError(`missing system packages for the local target (its own, and what the applications declare): ${missing.join(" ")}. Install them with:\n  apt-get install -y ${missing.join(" ")}\nor re-run with --install-deps (as root)`);
   }
 }
 
@@ -165,7 +178,22 @@ async function status(ctx: TargetContext): Promise<TargetStatus> {
 export const localTarget: Target = {
   name: "local",
   async preflight(ctx) {
-    preflight({ installDeps: bool(ctx.args, "install-deps"), log: (s) => ctx.progress.info(s) });
+    const appPackages = [...new Set(loadApps(ctx.cluster).flatMap((a) => a.packages))];
+    preflight({ installDeps: bool(ctx.args, "install-deps"), log: (s) => ctx.progress.info(s), appPackages });
+  },
+  async door({ cluster, state }) {
+    const recorded = knownHosts(state);
+    const nodes = cluster.nodes.map((node) => {
+      const h = recorded.find((k) => k.name === node.name);
+      if (!h) throw new CliError(`no SSH host key recorded for ${node.name}: is cluster ${cluster.name} up? (uws-cluster status --name ${cluster.name})`);
+      return { node, ssh: { name: node.name, host: h.address, hostKey: h.hostKey } };
+    });
+    const machines = localMachines(cluster, state);
+    return {
+      nodes, ssh: { user: cluster.sshUser, privateKey: ensureSshKey(state).privateKey, connectRetryMs: 2000 },
+      startServices: (_pool, node, rows) => machines.startServices(node, rows.map((r) => r.name)),
+      jobServer: async () => ({ url: jobServerUrl(cluster), close: async () => {} }),
+    };
   },
   create,
   delete: remove,

@@ -14,6 +14,9 @@ import type { Cluster, ClusterNode } from "../../../stacks/model/index.js";
 import { str, UsageError, type ParsedArgs } from "../../cli/args.js";
 import { renderCluster } from "../../render/index.js";
 import { installJobServer, systemdStart, waitCloudInit } from "../../deploy/vm.js";
+import { aptInstall } from "../../deploy/apps.js";
+import { CliError } from "../../errors.js";
+import { knownHosts } from "../../secrets/index.js";
 import { StepError, type Progress } from "../../progress/index.js";
 import type { SecretValues } from "../../secrets/index.js";
 import { openTunnel, type SshHost } from "../../ssh/index.js";
@@ -106,6 +109,7 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
     },
     jobServer: (pool) => openTunnel(pool, head, cluster.jobserver.port),
     startServices: async (pool, node, rows) => { await pool.run(hosts[cluster.nodes.indexOf(node)]!, systemdStart(rows)); },
+    installPackages: aptInstall,
     summary: { id: cluster.id, headPublicIp: outputs.headPublicIp },
   };
 }
@@ -218,6 +222,21 @@ export const openstackTarget: Target = {
   },
   create,
   delete: remove,
+  async door({ cluster, state }) {
+    const recorded = knownHosts(state);
+    const hosts = cluster.nodes.map((n) => {
+      const h = recorded.find((k) => k.name === n.name);
+      if (!h) throw new CliError(`no SSH host key recorded for ${n.name}: is cluster ${cluster.name} up? (uws-cluster status --name ${cluster.name})`);
+      return { name: n.name, host: h.address, hostKey: h.hostKey };
+    });
+    return {
+      nodes: cluster.nodes.map((node, i) => ({ node, ssh: hosts[i]! })),
+      ssh: { user: "root", privateKey: readFileSync(clusterKey(cluster, state).privateKeyPath), jump: hosts[0]!, connectRetryMs: 10_000, readyTimeoutMs: 20_000 },
+      startServices: async (pool, node, rows) => { await pool.run(hosts[cluster.nodes.indexOf(node)]!, systemdStart(rows)); },
+      installPackages: aptInstall,
+      jobServer: (pool) => openTunnel(pool, hosts[0]!, cluster.jobserver.port),
+    };
+  },
   status,
   sshArgv: ({ cluster, state }, node, command) => systemSshArgv(cluster, state, node, command, { jumpThroughHead: true }),
   curlExample: (url, tokenFile) => `curl -sS -k -L -H "Authorization: Bearer $(cat ${tokenFile})" -d PHASE=RUN ${url}/uws/hello`,

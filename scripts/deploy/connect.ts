@@ -1,0 +1,50 @@
+/**
+ * A session with a cluster that is up: SSH to its machines through its target's door, and the job
+ * server reached from this machine (directly or through an SSH tunnel), with the admin token from
+ * the state dir. Used by `apps push`, `run` and `jobs`.
+ */
+import { CliError } from "../errors.js";
+import { readSecret } from "../secrets/index.js";
+import { SshPool } from "../ssh/index.js";
+import { loadTarget } from "../targets/registry.js";
+import type { Door, TargetContext } from "../targets/target.js";
+
+export interface ClusterSession {
+  door: Door;
+  pool: SshPool;
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function openSession(ctx: TargetContext): Promise<ClusterSession> {
+  const target = await loadTarget(ctx.cluster.target);
+  const door = await target.door(ctx);
+  const pool = new SshPool(door.ssh);
+  try {
+    const js = await door.jobServer(pool);
+    const token = readSecret(ctx.state, "jobserver.admin-token");
+    if (!token) throw new CliError(`no admin token in ${ctx.state.dir}: is cluster ${ctx.cluster.name} up?`);
+    return { door, pool, url: js.url, token, close: async () => { await js.close(); pool.close(); } };
+  } catch (e) {
+    pool.close();
+    throw e;
+  }
+}
+
+/** Waits until the job server answers /health (after a restart), bounded. */
+export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new CliError(`the job server did not answer /health within ${Math.round(timeoutMs / 1000)} s (${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
