@@ -2,7 +2,7 @@
 // durations (overrun aborts) and destruction times (job and files removed), wakes WAIT clients
 // through in-process listeners, and reconciles active jobs with the executor at start.
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, sep } from "node:path";
 import type { Executor, ExecUpdate, LaunchSpec } from "../executors/executor.js";
 import type { JobDefinition } from "../jobdefs/definition.js";
@@ -189,7 +189,26 @@ export class JobService {
   };
 
   private fail(jobId: string, message: string): void {
-    this.finishJob(jobId, "ERROR", message);
+    const said = this.lastStderrLine(jobId);
+    this.finishJob(jobId, "ERROR", said ? `${message}: ${said}` : message);
+  }
+
+  /** The job's own last word on stderr (a workflow's "no spectrum could be converted"), bounded. */
+  private lastStderrLine(jobId: string): string | undefined {
+    try {
+      const fd = openSync(join(this.jobDir(jobId), "stderr"), "r");
+      try {
+        const size = fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.min(size, 4096));
+        readSync(fd, buf, 0, buf.length, size - buf.length);
+        const line = buf.toString("utf8").split("\n").map((l) => l.trim()).filter(Boolean).pop();
+        return line ? line.slice(0, 300) : undefined;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
   }
 
   private transition(jobId: string, phase: Phase, started: number | null = null): void {

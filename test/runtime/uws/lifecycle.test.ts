@@ -251,7 +251,8 @@ describe("UWS job lifecycle (local executor)", () => {
     expect(await waitFinal(job)).toBe("ERROR");
     const doc = (await http("GET", job)).body;
     await valid(doc);
-    expect(doc).toMatch(/<uws:errorSummary type="fatal" hasDetail="true"><uws:message>the command exited with status \d+<\/uws:message>/);
+    // The summary ends with the job's own last word on stderr (here the shell's).
+    expect(doc).toMatch(/<uws:errorSummary type="fatal" hasDetail="true"><uws:message>the command exited with status \d+: [^<]*greeting\.txt[^<]*<\/uws:message>/);
     const err = await http("GET", `${job}/error`);
     expect(err.status).toBe(200);
     expect(err.body).toContain("exited with status");
