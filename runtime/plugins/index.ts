@@ -9,9 +9,10 @@ import { jobAttributesPlugin } from "./job-attributes.js";
 import { jobListPlugin } from "./job-list.js";
 import { jobPlugin } from "./job.js";
 import { parametersPlugin } from "./parameters.js";
+import { provenancePlugin } from "./provenance.js";
 import { resultsPlugin } from "./results.js";
 
-export const UWS_RESOURCES = [definitionsPlugin, jobListPlugin, jobPlugin, jobAttributesPlugin, resultsPlugin, parametersPlugin];
+export const UWS_RESOURCES = [definitionsPlugin, jobListPlugin, jobPlugin, jobAttributesPlugin, resultsPlugin, parametersPlugin, provenancePlugin];
 
 export async function registerRoutes(app: FastifyInstance, authenticate: Authenticator): Promise<void> {
   await app.register(healthPlugin);
