@@ -90,3 +90,11 @@ export const ALL_SPECS: [string, () => Cluster][] = [
   ["tokens, no volume, orcid absent", () => openstackCluster({ name: "t-novol", volume: "none", jobserver: { auth: "tokens" } })],
   ["examples/local.yaml", () => example("local")],
 ];
+
+/** A public key the stacks declare as the cluster's keypair (not a real key). */
+export const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
+
+/** What the stacks and engines take besides the model: the public key and a user-data stub per node. */
+export function stackInputs(c: Cluster): { publicKey: string; userData: Record<string, string> } {
+  return { publicKey: PUBLIC_KEY, userData: Object.fromEntries(c.nodes.map((n) => [n.name, `#cloud-config\nhostname: ${n.name}\n`])) };
+}

@@ -8,22 +8,18 @@
  * rewritten to `ref:<type>:<name>` (parity.ts).
  */
 import { describe, expect, it } from "vitest";
-import { FIRST_NODE_OFFSET, resolveCluster, TAG_ROLE, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { FIRST_NODE_OFFSET, TAG_ROLE, type Cluster } from "../../stacks/model/index.js";
 import { parseIpv4 } from "../../stacks/model/net.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
-import { openstackSpec } from "../helpers/specs.js";
+import { openstackCluster, stackInputs } from "../harness/specs.js";
 import { runProgramWithMocks } from "./mock-run.js";
 import { planCluster } from "../targets/openstack/cloud/build.js";
 import { BUILDER_ARGS, diffBuilder, diffParity, fromBuilder, fromPulumi, fromTerraform, securityRules, type NormResource } from "./parity.js";
 import { PULUMI_TO_TERRAFORM } from "./type-map.js";
 
-const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
 
-function cluster(overrides: Record<string, unknown>): Cluster {
-  return resolveCluster(validateSpec(openstackSpec(overrides)), { id: "0123456789ab", now: new Date("2026-01-01T00:00:00Z") });
-}
 async function both(c: Cluster, pulumiCluster: Cluster = c) {
-  const opts = { publicKey: PUBLIC_KEY, userData: Object.fromEntries(c.nodes.map((n) => [n.name, `#cloud-config\nhostname: ${n.name}\n`])) };
+  const opts = stackInputs(c);
   const tfJson = synthTerraform(c, opts) as Record<string, any>;
   const run = await runProgramWithMocks(pulumiCluster, opts);
   return { tf: fromTerraform(tfJson), pu: fromPulumi(run), tfJson, run };
@@ -65,7 +61,7 @@ const ipv4 = (a: unknown) => parseIpv4(String(a))!;
 describe("Pulumi program and Terraform stack declare the same cluster", () => {
   for (const [title, overrides] of Object.entries(specs)) {
     it(title, async () => {
-      const c = cluster(overrides);
+      const c = openstackCluster(overrides);
       const { tf, pu, tfJson, run } = await both(c);
       expect(tf.length).toBeGreaterThan(8);
       expect(kinds(pu)).toEqual(kinds(tf));
@@ -82,7 +78,7 @@ describe("Pulumi program and Terraform stack declare the same cluster", () => {
   }
 
   for (const [title, overrides] of Object.entries(specs)) {
-    const c = cluster(overrides);
+    const c = openstackCluster(overrides);
     if (c.network.mode !== "create") continue; // the builder creates its network (asserted below)
     it(`and the test cloud builder makes the same: ${title}`, async () => {
       const { tf } = await both(c);
@@ -114,12 +110,12 @@ describe("Pulumi program and Terraform stack declare the same cluster", () => {
   }
 
   it("the test cloud builder creates its network: existing networks are refused, not silently built otherwise", () => {
-    const existing = cluster(specs["existing network by name and subnet by id, existing volume"]!);
+    const existing = openstackCluster(specs["existing network by name and subnet by id, existing volume"]!);
     expect(() => planCluster(existing)).toThrow(/network mode create only/);
   });
 
   it("maps every OpenStack type the Pulumi program uses, and nothing maps twice", async () => {
-    const { run, tfJson } = await both(cluster({}));
+    const { run, tfJson } = await both(openstackCluster({}));
     const used = new Set([...run.resources.map((r) => r.type), ...run.calls.map((c) => c.token)].filter((t) => t.startsWith("openstack:")));
     for (const t of used) expect(PULUMI_TO_TERRAFORM[t], t).toBeDefined();
     const values = Object.values(PULUMI_TO_TERRAFORM);
@@ -130,7 +126,7 @@ describe("Pulumi program and Terraform stack declare the same cluster", () => {
 
 describe("the parity check can fail", () => {
   it("catches a security rule altered on one side only", async () => {
-    const c = cluster({});
+    const c = openstackCluster({});
     const altered = structuredClone(c);
     const ssh = altered.securityRules.find((r) => r.id === "ssh-0")!;
     ssh.portMin = ssh.portMax = 2222;
@@ -140,7 +136,7 @@ describe("the parity check can fail", () => {
   });
 
   it("catches a renamed resource, a changed remote CIDR and a dropped tag in the extracted data", async () => {
-    const { tf, pu } = await both(cluster({}));
+    const { tf, pu } = await both(openstackCluster({}));
     expect(diffParity(tf, pu)).toEqual([]);
     const renamed = structuredClone(pu);
     const inst = renamed.find((r) => r.kind === "openstack_compute_instance_v2" && r.ident === "t-cluster-head")!;
@@ -162,7 +158,7 @@ describe("the parity check can fail", () => {
   });
 
   it("catches a builder whose allocation pool, metadata, rule or port differs from the stacks'", async () => {
-    const c = cluster(specs["a subnet that does not start at .0 (10.20.30.64/26), image and flavor by id"]!);
+    const c = openstackCluster(specs["a subnet that does not start at .0 (10.20.30.64/26), image and flavor by id"]!);
     const { tf } = await both(c);
     const plan = planCluster(c);
     expect(diffBuilder(tf, fromBuilder(plan))).toEqual([]);
@@ -184,7 +180,7 @@ describe("the parity check can fail", () => {
   });
 
   it("catches a remote group that points at the wrong security group", async () => {
-    const { tf, pu } = await both(cluster({}));
+    const { tf, pu } = await both(openstackCluster({}));
     const wrong = structuredClone(pu);
     wrong.find((r) => r.ident === "rule-internal-v4")!.args.remote_group_id = "ref:openstack_networking_secgroup_v2:t-cluster-login";
     expect(diffParity(tf, wrong).join("\n")).toMatch(/rule-internal-v4: remote_group_id differs/);

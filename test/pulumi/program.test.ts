@@ -3,11 +3,10 @@
  * OpenStack plugin. Checks what the program declares for the resolved model.
  */
 import { describe, expect, it } from "vitest";
-import { resolveCluster, TAG_ROLE, validateSpec, type Cluster } from "../../stacks/model/index.js";
-import { openstackSpec } from "../harness/specs.js";
+import { TAG_ROLE, type Cluster } from "../../stacks/model/index.js";
+import { NETWORKS, openstackCluster, stackInputs, VOLUMES } from "../harness/specs.js";
 import { runProgramWithMocks, type MockRun } from "./mock-run.js";
 
-const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
 const T = {
   network: "openstack:networking/network:Network", subnet: "openstack:networking/subnet:Subnet", router: "openstack:networking/router:Router",
   routerInterface: "openstack:networking/routerInterface:RouterInterface", secGroup: "openstack:networking/secGroup:SecGroup",
@@ -17,19 +16,8 @@ const T = {
   attach: "openstack:compute/volumeAttach:VolumeAttach", volume: "openstack:blockstorage/volume:Volume",
 };
 
-const networks = {
-  create: { network: { create: { cidr: "10.10.0.0/16", dnsServers: ["8.8.8.8"] } } },
-  existing: { network: { existing: { network: "shared-net", subnet: "0f5a9d3c-1b2e-4c4d-9e8f-0a1b2c3d4e5f" } } },
-};
-const volumes = {
-  managed: { volume: { managed: { sizeGb: 20, type: "ssd" } } },
-  existing: { volume: { existing: { id: "6b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b" } } },
-};
 
-function cluster(overrides: Record<string, unknown>): Cluster {
-  return resolveCluster(validateSpec(openstackSpec(overrides)), { id: "0123456789ab", now: new Date("2026-01-01T00:00:00Z") });
-}
-async function run(c: Cluster, opts = { publicKey: PUBLIC_KEY, userData: Object.fromEntries(c.nodes.map((n) => [n.name, `#cloud-config\nhostname: ${n.name}\n`])) }) {
+async function run(c: Cluster, opts = stackInputs(c)) {
   return runProgramWithMocks(c, opts);
 }
 const of = (r: MockRun, type: string) => r.resources.filter((x) => x.type === type);
@@ -39,7 +27,7 @@ describe("Pulumi program under mocks", () => {
     for (const net of ["create", "existing"] as const) {
       for (const vol of ["managed", "existing"] as const) {
         it(`${n} compute nodes, ${net} network, ${vol} volume`, async () => {
-          const c = cluster({ compute: { count: n, flavor: "m1.medium" }, ...networks[net], ...volumes[vol] });
+          const c = openstackCluster({ compute: { count: n, flavor: "m1.medium" }, ...NETWORKS[net], ...VOLUMES[vol] });
           const r = await run(c);
           const created = net === "create" ? 1 : 0;
           expect(of(r, T.instance).map((i) => i.inputs.name).sort()).toEqual(c.nodes.map((x) => x.name).sort());
@@ -82,7 +70,7 @@ describe("Pulumi program under mocks", () => {
   }
 
   it("tags every resource that has tags, and puts the tags in metadata where there is metadata", async () => {
-    const c = cluster({ compute: { count: 2, flavor: "m1.medium" } });
+    const c = openstackCluster({ compute: { count: 2, flavor: "m1.medium" } });
     const r = await run(c);
     let tagged = 0;
     for (const res of r.resources) {
@@ -99,7 +87,7 @@ describe("Pulumi program under mocks", () => {
   });
 
   it("declares exactly the model's security rules; only the head is in the login group", async () => {
-    const c = cluster({ access: { sshCidrs: ["198.51.100.0/24", "203.0.113.7/32"], httpsCidrs: ["192.0.2.0/24"], keypair: "generate" }, dns: { name: "c.example.org", email: "a@example.org" } });
+    const c = openstackCluster({ access: { sshCidrs: ["198.51.100.0/24", "203.0.113.7/32"], httpsCidrs: ["192.0.2.0/24"], keypair: "generate" }, dns: { name: "c.example.org", email: "a@example.org" } });
     const r = await run(c);
     const group = (id: string) => id.replace("ref:openstack_networking_secgroup_v2:", "");
     const rules = of(r, T.rule).map((x) => [group(x.inputs.securityGroupId), x.inputs.protocol ?? "any", x.inputs.portRangeMin ?? "", x.inputs.remoteIpPrefix ?? group(x.inputs.remoteGroupId ?? "")].join(" ")).sort();
@@ -115,7 +103,7 @@ describe("Pulumi program under mocks", () => {
   });
 
   it("uses an existing keypair without creating one, and no server group when none", async () => {
-    const c = cluster({ access: { sshCidrs: ["0.0.0.0/0"], httpsCidrs: [], keypair: { existing: "my-key", privateKeyFile: "/k" } }, serverGroup: "none" });
+    const c = openstackCluster({ access: { sshCidrs: ["0.0.0.0/0"], httpsCidrs: [], keypair: { existing: "my-key", privateKeyFile: "/k" } }, serverGroup: "none" });
     const r = await run(c, { publicKey: undefined as unknown as string, userData: {} });
     expect(of(r, T.keypair)).toHaveLength(0);
     expect(of(r, T.serverGroup)).toHaveLength(0);
@@ -123,7 +111,7 @@ describe("Pulumi program under mocks", () => {
   });
 
   it("refuses to generate a keypair without its public key", async () => {
-    const c = cluster({});
+    const c = openstackCluster({});
     await expect(runProgramWithMocks(c, {})).rejects.toThrow(/publicKey/);
   });
 
@@ -131,7 +119,7 @@ describe("Pulumi program under mocks", () => {
     process.env.OS_PASSWORD = "fake-os-password-4711";
     process.env.OS_APPLICATION_CREDENTIAL_SECRET = "fake-app-cred-secret-0815";
     try {
-      const c = cluster({ openstack: { externalNetwork: "public", region: "RegionTwo", availabilityZone: "nova-b" } });
+      const c = openstackCluster({ openstack: { externalNetwork: "public", region: "RegionTwo", availabilityZone: "nova-b" } });
       const r = await run(c);
       for (const i of of(r, T.instance)) {
         expect(i.inputs.userData).toBe(`#cloud-config\nhostname: ${i.inputs.name}\n`);
@@ -148,7 +136,7 @@ describe("Pulumi program under mocks", () => {
   });
 
   it("parents every resource in the cluster component (one tree per cluster)", async () => {
-    const r = await run(cluster({}));
+    const r = await run(openstackCluster({}));
     expect(r.resources.filter((x) => x.type.startsWith("uws-cluster:")).map((x) => x.type).sort()).toEqual([
       "uws-cluster:openstack:Cluster", "uws-cluster:openstack:Compute", "uws-cluster:openstack:Network",
       "uws-cluster:openstack:Security", "uws-cluster:openstack:SharedVolume",

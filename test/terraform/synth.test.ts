@@ -2,38 +2,29 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { resolveCluster, TAG_EXPIRES, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { TAG_EXPIRES, type Cluster } from "../../stacks/model/index.js";
 import { generateBindings } from "../../stacks/terraform/generate-bindings.js";
 import { synthTerraform } from "../../stacks/terraform/synth.js";
-import { openstackSpec } from "../harness/specs.js";
+import { NETWORKS, openstackCluster, stackInputs, VOLUMES } from "../harness/specs.js";
 import { checkConfig, loadProviderSchema, sensitiveArgumentsSet } from "./provider-schema.js";
 
 const schema = loadProviderSchema("stacks/terraform/schema/openstack-provider-schema.json");
-const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
 type TF = Record<string, any>;
 
 function build(overrides: Record<string, unknown>): { cluster: Cluster; tf: TF } {
-  const cluster = resolveCluster(validateSpec(openstackSpec(overrides)), { id: "0123456789ab", now: new Date("2026-01-01T00:00:00Z") });
-  return { cluster, tf: synthTerraform(cluster, { publicKey: PUBLIC_KEY, userData: Object.fromEntries(cluster.nodes.map((n) => [n.name, "#cloud-config\n{}\n"])) }) };
+  const cluster = openstackCluster(overrides);
+  return { cluster, tf: synthTerraform(cluster, stackInputs(cluster)) };
 }
 const all = (tf: TF, type: string): TF[] => Object.values(tf.resource?.[type] ?? {});
 const count = (tf: TF, type: string) => all(tf, type).length;
 
-const networks = {
-  create: { network: { create: { cidr: "10.10.0.0/16", dnsServers: ["8.8.8.8"] } } },
-  existing: { network: { existing: { network: "shared-net", subnet: "0f5a9d3c-1b2e-4c4d-9e8f-0a1b2c3d4e5f" } } },
-};
-const volumes = {
-  managed: { volume: { managed: { sizeGb: 20, type: "ssd" } } },
-  existing: { volume: { existing: { id: "6b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b" } } },
-};
 
 describe("synthesized Terraform JSON matches the OpenStack provider schema", () => {
   for (const n of [0, 1, 5, 100]) {
     for (const net of ["create", "existing"] as const) {
       for (const vol of ["managed", "existing"] as const) {
         it(`${n} compute nodes, ${net} network, ${vol} volume`, () => {
-          const { cluster, tf } = build({ compute: { count: n, flavor: "m1.medium" }, ...networks[net], ...volumes[vol] });
+          const { cluster, tf } = build({ compute: { count: n, flavor: "m1.medium" }, ...NETWORKS[net], ...VOLUMES[vol] });
           expect(checkConfig(schema, tf)).toEqual([]);
           expect(sensitiveArgumentsSet(schema, tf)).toEqual([]);
           expect(count(tf, "openstack_compute_instance_v2")).toBe(n + 1);

@@ -10,11 +10,12 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineCommandError, EngineUnavailableError, selectEngine, type EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
-import { FAKE_SECRETS, filesUnder, sandbox, testCluster, type Sandbox } from "./standins.js";
+import { FAKE_SECRETS, filesUnder, sandbox, type Sandbox } from "./standins.js";
+import { openstackCluster } from "../../../harness/specs.js";
 
 let sb: Sandbox | undefined;
 afterEach(() => { sb?.cleanup(); sb = undefined; });
-const cluster = testCluster({ compute: { count: 2, flavor: "m1.medium" } });
+const cluster = openstackCluster({ compute: { count: 2, flavor: "m1.medium" } });
 const STACK = "t-cluster-0123456789ab";
 const cloudOutputs = {
   head_public_ip: "203.0.113.77", cluster_id: cluster.id,

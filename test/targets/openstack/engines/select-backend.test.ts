@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   EngineUnavailableError, isTransient, parseBackendUrl, pulumiBackendUrl, selectEngine, terraformBackendBlock, validateBackend,
 } from "../../../../scripts/targets/openstack/engines/index.js";
-import { sandbox, testCluster, type Sandbox } from "./standins.js";
+import { sandbox, type Sandbox } from "./standins.js";
+import { openstackCluster } from "../../../harness/specs.js";
 
 let sb: Sandbox | undefined;
 afterEach(() => { sb?.cleanup(); sb = undefined; });
@@ -70,7 +71,7 @@ describe("selectEngine", () => {
 });
 
 describe("backend configuration", () => {
-  const cluster = testCluster();
+  const cluster = openstackCluster();
 
   it("parses backend URLs", () => {
     expect(parseBackendUrl("local")).toEqual({ type: "local" });

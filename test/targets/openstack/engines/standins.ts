@@ -6,9 +6,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { resolveCluster, validateSpec, type Cluster } from "../../../../stacks/model/index.js";
+import type { Cluster } from "../../../../stacks/model/index.js";
 import type { EngineContext, EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
-import { openstackSpec } from "../../../harness/specs.js";
+import { stackInputs } from "../../../harness/specs.js";
 
 const FIXTURES = resolve(import.meta.dirname, "fixtures");
 
@@ -63,19 +63,12 @@ export function sandbox(tools: Array<"terraform" | "tofu" | "pulumi">, env: Node
     calls: (tool) => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Call) : [])
       .filter((c) => !tool || c.tool === tool),
     ctx: (cluster, extra = {}) => ({
-      cluster, workDir: sb.workDir, env: fullEnv, publicKey: PUBLIC_KEY,
-      userData: Object.fromEntries(cluster.nodes.map((n) => [n.name, `#cloud-config\nhostname: ${n.name}\n`])),
+      cluster, workDir: sb.workDir, env: fullEnv, ...stackInputs(cluster),
       onEvent: (e) => events.push(e), retry: { retries: 3, delayMs: 5 }, ...extra,
     }),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
   return sb;
-}
-
-export const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxqY3VzdGVyLXRlc3Qta2V5LW5vdC1yZWFs test";
-
-export function testCluster(overrides: Record<string, unknown> = {}): Cluster {
-  return resolveCluster(validateSpec(openstackSpec(overrides)), { id: "0123456789ab", now: new Date("2026-01-01T00:00:00Z") });
 }
 
 /** Every file under dir with its content (for leak checks). */

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineCommandError, EngineUnavailableError, TerraformEngine, selectEngine, type EngineEvent } from "../../../../scripts/targets/openstack/engines/index.js";
-import { FAKE_SECRETS, filesUnder, sandbox, testCluster, type Sandbox } from "./standins.js";
+import { FAKE_SECRETS, filesUnder, sandbox, type Sandbox } from "./standins.js";
+import { openstackCluster } from "../../../harness/specs.js";
 
 let sb: Sandbox | undefined;
 afterEach(() => { sb?.cleanup(); sb = undefined; });
@@ -17,7 +18,7 @@ const retries = (events: EngineEvent[], step: string) => events.filter((e) => e.
 describe("terraform/tofu engine (stand-in executables)", () => {
   it("apply: writes cdk.tf.json, runs init, apply, output -json in the work dir, in order, and maps the outputs", async () => {
     sb = sandbox(["tofu", "terraform"]);
-    const cluster = testCluster({ compute: { count: 2, flavor: "m1.medium" } });
+    const cluster = openstackCluster({ compute: { count: 2, flavor: "m1.medium" } });
     const engine = selectEngine("auto", sb.env);
     expect(engine.name).toBe("tofu");
     const out = await engine.apply(sb.ctx(cluster, { parallelism: 7 }));
@@ -52,16 +53,16 @@ describe("terraform/tofu engine (stand-in executables)", () => {
     sb = sandbox(["terraform"]);
     const engine = selectEngine("auto", sb.env);
     expect(engine.name).toBe("terraform");
-    await engine.apply(sb.ctx(testCluster()));
+    await engine.apply(sb.ctx(openstackCluster()));
     expect(steps("terraform")).toContain("apply -auto-approve -input=false -no-color -parallelism=10");
     const before = sb.calls().length;
-    await expect(engine.apply(sb.ctx(testCluster(), { parallelism: 0 }))).rejects.toThrow(/parallelism must be an integer/);
+    await expect(engine.apply(sb.ctx(openstackCluster(), { parallelism: 0 }))).rejects.toThrow(/parallelism must be an integer/);
     expect(sb.calls().length).toBe(before);
   });
 
   it("retries apply on a transient error (instance did not become ready) and succeeds on the third attempt", async () => {
     sb = sandbox(["tofu"], { STANDIN_APPLY_TRANSIENT_FAILURES: "2" });
-    const out = await selectEngine("tofu", sb.env).apply(sb.ctx(testCluster(), { retry: { retries: 3, delayMs: 20 } }));
+    const out = await selectEngine("tofu", sb.env).apply(sb.ctx(openstackCluster(), { retry: { retries: 3, delayMs: 20 } }));
     expect(steps().filter((s) => s.startsWith("apply"))).toHaveLength(3);
     expect(steps().filter((s) => s.startsWith("init"))).toHaveLength(1);
     const r = retries(sb.events, "apply");
@@ -72,7 +73,7 @@ describe("terraform/tofu engine (stand-in executables)", () => {
 
   it("gives up after 3 retries of a transient error, with the tool's error in the message", async () => {
     sb = sandbox(["tofu"], { STANDIN_APPLY_TRANSIENT_FAILURES: "99" });
-    const err = await selectEngine("tofu", sb.env).apply(sb.ctx(testCluster())).catch((e: unknown) => e);
+    const err = await selectEngine("tofu", sb.env).apply(sb.ctx(openstackCluster())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineCommandError);
     expect((err as EngineCommandError).transient).toBe(true);
     expect((err as Error).message).toMatch(/tofu apply failed \(exit 1\) after retries[\s\S]*to become ready/);
@@ -81,14 +82,14 @@ describe("terraform/tofu engine (stand-in executables)", () => {
 
   it("does not retry a permanent error (quota)", async () => {
     sb = sandbox(["tofu"], { STANDIN_APPLY_PERMANENT: "1" });
-    await expect(selectEngine("tofu", sb.env).apply(sb.ctx(testCluster()))).rejects.toThrow(/Quota exceeded for instances/);
+    await expect(selectEngine("tofu", sb.env).apply(sb.ctx(openstackCluster()))).rejects.toThrow(/Quota exceeded for instances/);
     expect(steps().filter((s) => s.startsWith("apply"))).toHaveLength(1);
     expect(retries(sb.events, "apply")).toEqual([]);
   });
 
   it("retries init when the provider registry flakes", async () => {
     sb = sandbox(["terraform"], { STANDIN_INIT_TRANSIENT_FAILURES: "1" });
-    await selectEngine("terraform", sb.env).apply(sb.ctx(testCluster()));
+    await selectEngine("terraform", sb.env).apply(sb.ctx(openstackCluster()));
     expect(steps("terraform").filter((s) => s.startsWith("init"))).toHaveLength(2);
     expect(retries(sb.events, "init")[0]!.reason).toMatch(/Failed to query available provider packages/);
   });
@@ -96,7 +97,7 @@ describe("terraform/tofu engine (stand-in executables)", () => {
   it("destroy: falls back to -refresh=false when the refresh fails because the image is gone", async () => {
     sb = sandbox(["tofu"]);
     const engine = selectEngine("tofu", sb.env);
-    const cluster = testCluster();
+    const cluster = openstackCluster();
     await engine.apply(sb.ctx(cluster, { parallelism: 3 }));
     sb.env.STANDIN_DESTROY_REFRESH_FAIL = "1";
     await engine.destroy(sb.ctx(cluster, { parallelism: 3 }));
@@ -115,9 +116,9 @@ describe("terraform/tofu engine (stand-in executables)", () => {
   it("destroy: retries a transient API error without dropping the refresh", async () => {
     sb = sandbox(["tofu"]);
     const engine = selectEngine("tofu", sb.env);
-    await engine.apply(sb.ctx(testCluster()));
+    await engine.apply(sb.ctx(openstackCluster()));
     sb.env.STANDIN_DESTROY_TRANSIENT_FAILURES = "1";
-    await engine.destroy(sb.ctx(testCluster()));
+    await engine.destroy(sb.ctx(openstackCluster()));
     expect(steps().filter((s) => s.startsWith("destroy"))).toEqual([
       "destroy -auto-approve -input=false -no-color -parallelism=10", "destroy -auto-approve -input=false -no-color -parallelism=10",
     ]);
@@ -127,7 +128,7 @@ describe("terraform/tofu engine (stand-in executables)", () => {
   it("destroy: nothing to do without state; re-synthesizes a lost config when the state is there", async () => {
     sb = sandbox(["tofu"]);
     const engine = selectEngine("tofu", sb.env);
-    const cluster = testCluster();
+    const cluster = openstackCluster();
     await engine.destroy(sb.ctx(cluster));
     expect(steps()).toEqual(["version -json"]);
     expect(sb.events.some((e) => e.type === "info" && /nothing for the engine to destroy/.test(e.message))).toBe(true);
@@ -142,12 +143,12 @@ describe("terraform/tofu engine (stand-in executables)", () => {
 
   it("outputs before any apply is a clear error", async () => {
     sb = sandbox(["tofu"]);
-    await expect(selectEngine("tofu", sb.env).outputs(sb.ctx(testCluster()))).rejects.toThrow(/not applied .* \(run up\)/);
+    await expect(selectEngine("tofu", sb.env).outputs(sb.ctx(openstackCluster()))).rejects.toThrow(/not applied .* \(run up\)/);
   });
 
   it("refuses a terraform older than 1.5 before touching anything", async () => {
     sb = sandbox(["terraform"], { STANDIN_VERSION: "1.4.7" });
-    const err = await selectEngine("terraform", sb.env).apply(sb.ctx(testCluster())).catch((e: unknown) => e);
+    const err = await selectEngine("terraform", sb.env).apply(sb.ctx(openstackCluster())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineUnavailableError);
     expect((err as Error).message).toMatch(/terraform 1\.4\.7 is older than 1\.5[\s\S]*developer\.hashicorp\.com/);
     expect(steps("terraform")).toEqual(["version -json"]);
@@ -157,7 +158,7 @@ describe("terraform/tofu engine (stand-in executables)", () => {
   it("aborts on the signal (during a retry pause)", async () => {
     sb = sandbox(["tofu"], { STANDIN_APPLY_TRANSIENT_FAILURES: "99" });
     const ac = new AbortController();
-    const p = selectEngine("tofu", sb.env).apply(sb.ctx(testCluster(), { signal: ac.signal, retry: { retries: 3, delayMs: 60_000 }, onEvent: (e) => { if (e.type === "retry") ac.abort(new Error("cancelled by user")); } }));
+    const p = selectEngine("tofu", sb.env).apply(sb.ctx(openstackCluster(), { signal: ac.signal, retry: { retries: 3, delayMs: 60_000 }, onEvent: (e) => { if (e.type === "retry") ac.abort(new Error("cancelled by user")); } }));
     await expect(p).rejects.toThrow(/cancelled by user/);
   });
 });
@@ -165,7 +166,7 @@ describe("terraform/tofu engine (stand-in executables)", () => {
 describe("state backends", () => {
   it("renders an S3-compatible backend block; the credentials stay in the environment", async () => {
     sb = sandbox(["tofu"]);
-    const cluster = testCluster();
+    const cluster = openstackCluster();
     await selectEngine("tofu", sb.env).apply(sb.ctx(cluster, { backend: { type: "s3", bucket: "tfstate", endpoint: "https://s3.example.org", region: "eu-west" } }));
     const tf = JSON.parse(readFileSync(join(sb.workDir, "cdk.tf.json"), "utf8"));
     expect(tf.terraform.backend).toEqual({ s3: {
@@ -181,7 +182,7 @@ describe("state backends", () => {
   it("renders http and swift (through Swift's S3 API) backends", async () => {
     sb = sandbox(["terraform"]);
     const engine = new TerraformEngine("terraform", join(sb.bin, "terraform"));
-    const cluster = testCluster();
+    const cluster = openstackCluster();
     engine.writeConfig(sb.ctx(cluster, { backend: { type: "http", address: "https://gitlab.example.org/api/v4/projects/7/terraform/state/c1", lockAddress: "https://gitlab.example.org/api/v4/projects/7/terraform/state/c1/lock", lockMethod: "POST", unlockMethod: "DELETE" } }));
     expect(JSON.parse(readFileSync(join(sb.workDir, "cdk.tf.json"), "utf8")).terraform.backend).toEqual({ http: {
       address: "https://gitlab.example.org/api/v4/projects/7/terraform/state/c1", lock_address: "https://gitlab.example.org/api/v4/projects/7/terraform/state/c1/lock",
@@ -194,7 +195,7 @@ describe("state backends", () => {
 
   it("refuses credentials in the backend config", async () => {
     sb = sandbox(["tofu"]);
-    const ctx = sb.ctx(testCluster(), { backend: { type: "s3", bucket: "b", secret_key: "x" } as never });
+    const ctx = sb.ctx(openstackCluster(), { backend: { type: "s3", bucket: "b", secret_key: "x" } as never });
     await expect(selectEngine("tofu", sb.env).apply(ctx)).rejects.toThrow(/backend\.secret_key: unknown field .* read from the environment \(AWS_ACCESS_KEY_ID/);
   });
 });
@@ -203,7 +204,7 @@ describe("no credential leaves the environment", () => {
   it("not in cdk.tf.json, any work-dir file, events or errors — even when the tool echoes one", async () => {
     sb = sandbox(["tofu"], { STANDIN_ECHO_SECRET: "1" });
     const engine = selectEngine("tofu", sb.env);
-    const cluster = testCluster({ aai: { preset: "eduteams", clientId: "c", clientSecret: { env: "UWS_OIDC_CLIENT_SECRET" } } });
+    const cluster = openstackCluster({ aai: { preset: "eduteams", clientId: "c", clientSecret: { env: "UWS_OIDC_CLIENT_SECRET" } } });
     await engine.apply(sb.ctx(cluster, { backend: { type: "s3", bucket: "b", endpoint: "https://s3.example.org" } }));
     sb.env.STANDIN_APPLY_PERMANENT = "1";
     const err = await engine.apply(sb.ctx(cluster)).catch((e: Error) => e);
@@ -217,7 +218,7 @@ describe("no credential leaves the environment", () => {
 
   it("a credential value that would land in cdk.tf.json stops the write", async () => {
     sb = sandbox(["tofu"]);
-    const cluster = testCluster();
+    const cluster = openstackCluster();
     // E.g. a user pasting a secret into a field that is rendered (here: user-data).
     const ctx = sb.ctx(cluster, { userData: { [cluster.head.name]: `#cloud-config\npassword: ${FAKE_SECRETS.OS_PASSWORD}\n` } });
     await expect(selectEngine("tofu", sb.env).apply(ctx)).rejects.toThrow(/refusing to write cdk\.tf\.json/);
