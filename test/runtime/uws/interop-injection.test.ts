@@ -29,7 +29,7 @@ describe("pyvo interop", () => {
     expect(seen.execution_duration).toBe(30);
     expect(seen.destruction_delta_s).toBeLessThan(1);
     expect(seen.final_phase).toBe("COMPLETED");
-    expect(seen.result_uris).toEqual([`${job}/results/greeting`]);
+    expect(seen.result_uris).toEqual([`${job}/results/greeting`, `${job}/results/provenance`]);
     expect(seen.result_text).toBe("hello pyvo\n");
     expect(seen.parameters).toEqual({ name: "pyvo" });
     expect(seen.after_delete_status).toBe(404);
