@@ -4,7 +4,7 @@ import { flags } from "../flags.js";
 import { connectCloud } from "../../targets/openstack/cloud/connect.js";
 import { formatAge } from "../../targets/openstack/cloud/status.js";
 import { reap as reapClusters } from "../../targets/openstack/cloud/sweep.js";
-import { redact } from "../../targets/openstack/cloud/redact.js";
+import { redact } from "../../targets/openstack/redact.js";
 
 export const reap: Command = {
   usage: "[--dry-run] [--cloud NAME] [--json]",

@@ -10,7 +10,7 @@
  * safe, so a lost answer never creates a resource twice.
  */
 import type { CloudCredentials, Interface } from "./credentials.js";
-import { redactText, registerSecret } from "./redact.js";
+import { redactText, registerSecret } from "../redact.js";
 
 export type ServiceType = "compute" | "network" | "image" | "block-storage" | "identity";
 

@@ -9,7 +9,7 @@ import { UsageError } from "../../../errors.js";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { registerSecret } from "./redact.js";
+import { registerSecret } from "../redact.js";
 
 export type AuthType = "password" | "v3applicationcredential" | "v3oidcaccesstoken" | "token";
 export type Interface = "public" | "internal" | "admin";

@@ -1,6 +1,6 @@
 /** Keystone calls beyond authentication: application credentials of the current user. */
 import type { OpenStackClient } from "./client.js";
-import { registerSecret } from "./redact.js";
+import { registerSecret } from "../redact.js";
 
 export interface ApplicationCredential { id: string; name: string; description?: string | null; project_id: string; expires_at?: string | null; secret?: string }
 

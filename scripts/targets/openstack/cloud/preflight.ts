@@ -11,7 +11,7 @@ import { computeLimits, listFlavors, type Flavor } from "./compute.js";
 import { findImages } from "./image.js";
 import { scanProject, summarize } from "./inventory.js";
 import { list, quotaDetails, type Network, type Subnet } from "./network.js";
-import { redactText } from "./redact.js";
+import { redactText } from "../redact.js";
 
 export interface PreflightProblem {
   /** quota, image, flavor, external-network, network, subnet, volume, region, name-collision, api */

@@ -11,7 +11,7 @@ import { deleteKeypair, deleteServer, deleteServerGroup, detachVolume, getServer
 import { deleteApplicationCredential } from "./identity.js";
 import { scanProject, summarize, type ClusterSummary, type Kind, type Resource, type Scan } from "./inventory.js";
 import { remove, removeRouterInterface } from "./network.js";
-import { redactText } from "./redact.js";
+import { redactText } from "../redact.js";
 
 export interface SweepEvent {
   type: "delete" | "would-delete" | "error" | "note" | "round";

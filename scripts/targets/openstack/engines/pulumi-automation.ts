@@ -11,7 +11,7 @@ import { LocalWorkspace, PulumiCommand, StackNotFoundError, type Stack } from "@
 import { clusterProgram } from "../../../../stacks/pulumi/index.js";
 import { pulumiBackendUrl } from "./backend.js";
 import { EngineCommandError, emit, parallelismOf, type EngineContext, type EngineOutputs, type EngineStep } from "./engine.js";
-import { redactorFor, type Redactor } from "./redact.js";
+import { redactorFor, type Redactor } from "../redact.js";
 import { isTransient, reasonOf, withRetries } from "./retry.js";
 import { outputsFrom } from "./terraform.js";
 

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { EngineUnavailableError, emit, type Engine, type EngineContext, type EngineOutputs } from "./engine.js";
-import { redactorFor } from "./redact.js";
+import { redactorFor } from "../redact.js";
 import { reasonOf } from "./retry.js";
 import { runTool } from "./run.js";
 import { findExecutable } from "./which.js";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { emit, type EngineContext, type EngineName, type EngineStep } from "./engine.js";
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../redact.js";
 
 export interface RunResult {
   code: number | null;

@@ -11,7 +11,7 @@ import {
   EngineCommandError, EngineUnavailableError, emit, parallelismOf,
   type Engine, type EngineContext, type EngineOutputs, type EngineStep,
 } from "./engine.js";
-import { assertNoSecrets, redactorFor } from "./redact.js";
+import { assertNoSecrets, redactorFor } from "../redact.js";
 import { isTransient, reasonOf, withRetries } from "./retry.js";
 import { runTool, type RunResult } from "./run.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CredentialsError, describeCredentials, loadCredentials } from "../../../../scripts/targets/openstack/cloud/credentials.js";
-import { redact, redactText, REDACTED } from "../../../../scripts/targets/openstack/cloud/redact.js";
+import { redact, redactText, REDACTED } from "../../../../scripts/targets/openstack/redact.js";
 
 const dir = mkdtempSync(join(tmpdir(), "uwsc-creds-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
