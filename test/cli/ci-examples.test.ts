@@ -17,7 +17,8 @@ describe("examples/ci", () => {
     const down = steps.find((s) => s.run?.includes("uws-cluster.mjs down"))!;
     expect(down.if).toBe("always()");
     expect(steps.some((s) => s.run?.includes("uws-cluster.mjs up"))).toBe(true);
-    expect(steps.some((s) => s.run?.includes("/uws/hello") && s.run.includes("WAIT="))).toBe(true);
+    expect(steps.some((s) => /uws-cluster\.mjs run hello .*--wait/.test(s.run ?? "") && s.run!.includes('--name "$CLUSTER"'))).toBe(true);
+    expect(steps.some((s) => /curl .*\/uws\//.test(s.run ?? ""))).toBe(false);
     expect(wf.on.schedule[0].cron).toBeTruthy();
     expect(wf.jobs.reap.steps.some((s: { run?: string }) => s.run?.includes("reap"))).toBe(true);
   });
@@ -31,5 +32,7 @@ describe("examples/ci", () => {
     expect(ci.down.rules[0].when).toBe("always");
     expect(ci.reap.script.join("\n")).toContain("reap");
     expect(ci.up.script.join("\n")).not.toMatch(/TOKEN=/);
+    expect(ci.job.script.join("\n")).toMatch(/uws-cluster\.mjs run hello .*--wait/);
+    expect(ci.job.script.join("\n")).not.toMatch(/curl/);
   });
 });
