@@ -2,7 +2,7 @@
 // activities), and the run of the library itself (prov_check.py).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +10,14 @@ import { http } from "../helpers.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
+const SHIPPED = join(HERE, "../../../runtime/definitions");
+
+/** The shipped definitions and the fixtures, in one folder. */
+export function definitionsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "prov-defs-"));
+  for (const src of [SHIPPED, join(HERE, "fixtures")]) for (const n of readdirSync(src)) cpSync(join(src, n), join(dir, n));
+  return dir;
+}
 
 export const FORMATS = ["PROV-JSON", "PROV-N", "PROV-XML", "SVG"] as const;
 const FORMAL_REFS: Record<string, string[]> = {

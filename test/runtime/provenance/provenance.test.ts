@@ -5,21 +5,11 @@
 // does not make (dangling ids, ISO times, hashes against the files), the SVG, the result listing and
 // the stored records (real SQLite).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createJob, http, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
-import { elementIds, fetchAll, hashProblems, library, structuralProblems, type Served } from "./checks.js";
+import { definitionsDir, elementIds, fetchAll, hashProblems, library, structuralProblems, type Served } from "./checks.js";
 
-const HERE = import.meta.dirname;
-const SHIPPED = join(HERE, "../../../runtime/definitions");
-
-/** The shipped definitions and the fixtures, in one folder. */
-export function definitionsDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "prov-defs-"));
-  for (const src of [SHIPPED, join(HERE, "fixtures")]) for (const n of readdirSync(src)) cpSync(join(src, n), join(dir, n));
-  return dir;
-}
 
 let s: Running;
 let defs: string;
