@@ -3,6 +3,8 @@
  * ✓ or ✗ on a TTY, plain lines otherwise, or one JSON object per event with --json. Every action
  * is timed; a failed action names itself and the node it failed on.
  */
+import { CliError, EXIT, type ExitCode } from "../errors.js";
+
 export interface ProgressEvent {
   event: "step" | "node";
   step: string;
@@ -15,17 +17,10 @@ export interface ProgressEvent {
 
 export type ProgressMode = "tty" | "plain" | "json" | "quiet";
 
-/** An action failed: which one and on which node, with the cause's message. */
-export class StepError extends Error {
-  constructor(readonly step: string, readonly node: string | undefined, readonly cause: unknown, readonly exitCode = 1) {
-    super(`${step}${node ? ` (node ${node})` : ""}: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = "StepError";
-  }
-  get kind(): string {
-    return "step";
-  }
-  get details(): { step: string; node?: string } {
-    return { step: this.step, ...(this.node ? { node: this.node } : {}) };
+/** An action failed: which one and on which node, with the cause's message (exit code: the cause's, else the step's). */
+export class StepError extends CliError {
+  constructor(readonly step: string, readonly node: string | undefined, readonly cause: unknown, exitCode: ExitCode = EXIT.failure) {
+    super(`${step}${node ? ` (node ${node})` : ""}: ${cause instanceof Error ? cause.message : String(cause)}`, exitCode, "step", { step, ...(node ? { node } : {}) });
   }
 }
 
@@ -43,7 +38,7 @@ export class Progress {
   }
 
   /** Runs one action. Errors become StepError naming the action (and the node, when a NodeError says so). */
-  async step<T>(title: string, fn: () => Promise<T>, exitCode = 1): Promise<T> {
+  async step<T>(title: string, fn: () => Promise<T>, exitCode: ExitCode = EXIT.failure): Promise<T> {
     const t0 = performance.now();
     this.begin(title);
     try {
@@ -54,7 +49,7 @@ export class Progress {
       return r;
     } catch (e) {
       const ms = Math.round(performance.now() - t0);
-      const err = e instanceof StepError ? e : new StepError(title, (e as { node?: string }).node, e, (e as { exitCode?: number }).exitCode ?? exitCode);
+      const err = e instanceof StepError ? e : new StepError(title, (e as { node?: string }).node, e, e instanceof CliError ? e.exitCode : exitCode);
       this.end(title, "fail", ms, err.message);
       throw err;
     }
@@ -114,9 +109,8 @@ export function fmtMs(ms: number): string {
 }
 
 /** An error that happened on one node (so the failed action can name it). */
-export class NodeError extends Error {
+export class NodeError extends CliError {
   constructor(readonly node: string, message: string) {
-    super(message);
-    this.name = "NodeError";
+    super(message, EXIT.failure, "node", { node });
   }
 }

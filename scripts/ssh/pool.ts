@@ -6,6 +6,7 @@
  */
 import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import type { Duplex } from "node:stream";
+import { CliError, EXIT } from "../errors.js";
 import { shCommand, shq } from "./quote.js";
 
 export interface SshHost {
@@ -45,10 +46,9 @@ export interface PushFile {
   owner: string;
 }
 
-export class SshError extends Error {
+export class SshError extends CliError {
   constructor(readonly host: string, message: string) {
-    super(`${host}: ${message}`);
-    this.name = "SshError";
+    super(`${host}: ${message}`, EXIT.failure, "ssh", { host });
   }
 }
 

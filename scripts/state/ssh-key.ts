@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Cluster } from "../../stacks/model/index.js";
+import { CliError, EXIT } from "../errors.js";
 import { ensureSshKey } from "../secrets/index.js";
 import type { ClusterState } from "./store.js";
 
@@ -17,7 +18,7 @@ export function clusterKey(cluster: Cluster, state: ClusterState): ClusterKey {
   if (cluster.keypair.mode === "existing") {
     const path = cluster.keypair.privateKeyFile.replace(/^~(?=\/)/, process.env.HOME ?? "~");
     if (!existsSync(path)) {
-      throw Object.assign(new Error(`access.keypair.privateKeyFile: ${path} does not exist; point it at the private key of Nova keypair "${cluster.keypair.name}"`), { exitCode: 2 });
+      throw new CliError(`access.keypair.privateKeyFile: ${path} does not exist; point it at the private key of Nova keypair "${cluster.keypair.name}"`, EXIT.usage, "spec");
     }
     return { privateKeyPath: path, publicKey: "" };
   }

@@ -70,7 +70,7 @@ export class LocalTarget {
     const missingKey = this.layouts.find((n) => !hostKeys[n.node.name]);
     if (missingKey) throw new Error(`no host key given for ${missingKey.node.name}`);
     if (this.rec.data.bridge || Object.keys(this.rec.data.nodes).length) {
-      throw Object.assign(new Error(`local cluster ${this.cluster.name} already exists (or a previous up failed): run \`uws-cluster down --name ${this.cluster.name}\` first`), { exitCode: 1 });
+      throw new Error(`local cluster ${this.cluster.name} already exists (or a previous up failed): run \`uws-cluster down --name ${this.cluster.name}\` first`);
     }
     this.rec.update(() => {});
     const c = this.cluster;

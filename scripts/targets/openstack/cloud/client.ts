@@ -10,6 +10,7 @@
  * safe, so a lost answer never creates a resource twice.
  */
 import type { CloudCredentials, Interface } from "./credentials.js";
+import { CliError, EXIT } from "../../../errors.js";
 import { redactText, registerSecret } from "../redact.js";
 
 export type ServiceType = "compute" | "network" | "image" | "block-storage" | "identity";
@@ -57,7 +58,7 @@ export interface Response<T = any> {
   body: T;
 }
 
-export class OpenStackError extends Error {
+export class OpenStackError extends CliError {
   constructor(
     message: string,
     readonly status: number | undefined,
@@ -65,8 +66,7 @@ export class OpenStackError extends Error {
     readonly url: string,
     readonly body: string,
   ) {
-    super(message);
-    this.name = "OpenStackError";
+    super(message, EXIT.failure, "openstack", { status, method, url });
   }
 }
 
