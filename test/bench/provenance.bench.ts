@@ -1,0 +1,173 @@
+// What provenance costs (`npm run bench:provenance`). Prints figures; asserts nothing. Goal: ≤ 5 %
+// on job creation and completion.
+// 1. End to end, the server as its own process (runtime/main.ts, auth none, local executor), run
+//    alternately with UWS_PROVENANCE=off and on (two rounds each, the better round counts):
+//    creations/s (sequential and 8 clients), completions/s of PENDING jobs aborted (the final-phase
+//    path without a process: capture, result entry, hashing, SQLite), and hello jobs run to
+//    COMPLETED (a process each).
+// 2. In process: the time JobService takes to finish a COMPLETED hello job, without and with the
+//    provenance hook, and the hashing and storing that follow it off the request path.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createServer } from "../../runtime/server.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function req(port: number, method: string, path: string, body?: string): Promise<{ status: number; location?: string; body: string }> {
+  return new Promise((res, rej) => {
+    const r = http.request({ host: "127.0.0.1", port, path, method, agent, headers: body ? { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } : {} }, (resp) => {
+      const chunks: Buffer[] = [];
+      resp.on("data", (c) => chunks.push(c));
+      resp.on("end", () => res({ status: resp.statusCode!, location: resp.headers.location, body: Buffer.concat(chunks).toString() }));
+    });
+    r.on("error", rej);
+    if (body) r.write(body);
+    r.end();
+  });
+}
+
+async function pool(n: number, clients: number, fn: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+  return n / ((performance.now() - t) / 1000);
+}
+
+interface Figures {
+  seq: number;
+  conc: number;
+  aborts: number;
+  runs: number;
+}
+
+async function endToEnd(provenance: boolean): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), "prov-bench-"));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = spawn(process.execPath, [join(ROOT, "scripts/run-ts.mjs"), join(ROOT, "runtime/main.ts"), "--port", String(port), "--data", join(dir, "data"), "--auth", "none", "--log-level", "error", "--concurrency", "8"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, UWS_PROVENANCE: provenance ? "on" : "off" },
+  });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await req(port, "GET", "/health")).status === 200) break;
+      } catch {
+        /* starting */
+      }
+      if (i > 300) throw new Error("server did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const create = async (body = "name=b") => {
+      const r = await req(port, "POST", "/uws/hello", body);
+      if (r.status !== 303) throw new Error(`create: ${r.status} ${r.body}`);
+      return new URL(r.location!).pathname;
+    };
+    for (let i = 0; i < 2000; i++) await create();
+    const seq = await pool(4000, 1, async () => void (await create()));
+    const conc = await pool(8000, 8, async () => void (await create()));
+    // Completions without a process: PENDING jobs aborted (the final-phase path).
+    const pending: string[] = [];
+    for (let i = 0; i < 3000; i++) pending.push(await create());
+    const aborts = await pool(pending.length, 8, async (i) => {
+      const r = await req(port, "POST", `${pending[i]}/phase`, "PHASE=ABORT");
+      if (r.status !== 303) throw new Error(`abort: ${r.status}`);
+    });
+    // Completions with a process each: hello jobs run to COMPLETED (8 at once).
+    const N = 240;
+    const t = performance.now();
+    const jobs: string[] = [];
+    await pool(N, 8, async () => void jobs.push(await create("name=run&PHASE=RUN")));
+    for (const j of jobs)
+      for (;;) {
+        const p = (await req(port, "GET", `${j}/phase`)).body;
+        if (p === "COMPLETED") break;
+        if (p === "ERROR" || p === "ABORTED") throw new Error(`${j}: ${p}`);
+        await req(port, "GET", `${j}?WAIT=10`);
+      }
+    const runs = N / ((performance.now() - t) / 1000);
+    return { seq, conc, aborts, runs };
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** µs JobService spends finishing a COMPLETED hello job (its greeting file in place). */
+async function inProcess(): Promise<{ off: number; on: number; after: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "prov-bench-ip-"));
+  const app = await createServer({ data: join(dir, "data"), auth: "none", logger: false });
+  try {
+    const service = app.uws.service;
+    const hooks = [...service.finalHooks];
+    const def = service.definitions.get("hello")!;
+    const once = async (n: number, withHook: boolean): Promise<number> => {
+      service.finalHooks.length = 0;
+      if (withHook) service.finalHooks.push(...hooks);
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const job = await service.create(def, null, [{ name: "name", value: `j${i}` }], {});
+        const wd = service.jobDir(job.id);
+        mkdirSync(wd, { recursive: true });
+        writeFileSync(join(wd, "greeting.txt"), `hello j${i}\n`);
+        service.db.setPhase(job.id, "EXECUTING", Date.now());
+        ids.push(job.id);
+      }
+      const t = performance.now();
+      for (const id of ids) service.onExecUpdate(id, { phase: "COMPLETED" });
+      return ((performance.now() - t) * 1000) / n;
+    };
+    await once(2000, true); // warm-up
+    await app.uws.provenance?.settle();
+    await once(2000, false);
+    const off: number[] = [];
+    const on: number[] = [];
+    let after = Infinity;
+    for (let round = 0; round < 3; round++) {
+      off.push(await once(3000, false));
+      on.push(await once(3000, true));
+      const t = performance.now();
+      await app.uws.provenance?.settle();
+      after = Math.min(after, ((performance.now() - t) * 1000) / 3000);
+    }
+    return { off: Math.min(...off), on: Math.min(...on), after };
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const pct = (on: number, off: number) => `${(((off - on) / off) * 100).toFixed(1)} %`;
+
+async function main() {
+  const best = { off: undefined as Figures | undefined, on: undefined as Figures | undefined };
+  for (let round = 0; round < 2; round++)
+    for (const mode of ["off", "on"] as const) {
+      const f = await endToEnd(mode === "on");
+      const b = best[mode];
+      best[mode] = b ? { seq: Math.max(b.seq, f.seq), conc: Math.max(b.conc, f.conc), aborts: Math.max(b.aborts, f.aborts), runs: Math.max(b.runs, f.runs) } : f;
+      console.log(`round ${round + 1}, provenance ${mode}: creations/s ${f.seq.toFixed(0)} sequential, ${f.conc.toFixed(0)} 8 clients; aborts/s ${f.aborts.toFixed(0)}; hello runs to COMPLETED/s ${f.runs.toFixed(1)}`);
+    }
+  const { off, on } = best as { off: Figures; on: Figures };
+  console.log(`best of 2 (cost = drop with provenance on; goal ≤ 5 %):`);
+  console.log(`  creations/s sequential  off ${off.seq.toFixed(0)}  on ${on.seq.toFixed(0)}  cost ${pct(on.seq, off.seq)}`);
+  console.log(`  creations/s 8 clients   off ${off.conc.toFixed(0)}  on ${on.conc.toFixed(0)}  cost ${pct(on.conc, off.conc)}`);
+  console.log(`  completions/s (ABORT)   off ${off.aborts.toFixed(0)}  on ${on.aborts.toFixed(0)}  cost ${pct(on.aborts, off.aborts)}`);
+  console.log(`  hello runs/s COMPLETED  off ${off.runs.toFixed(1)}  on ${on.runs.toFixed(1)}  cost ${pct(on.runs, off.runs)}`);
+  const ip = await inProcess();
+  console.log(`in process, finishing a COMPLETED hello job: ${ip.off.toFixed(1)} µs without provenance, ${ip.on.toFixed(1)} µs with (+${(ip.on - ip.off).toFixed(1)} µs synchronous); then ${ip.after.toFixed(1)} µs per job hashing and storing, off the request path`);
+  agent.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
