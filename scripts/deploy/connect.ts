@@ -4,6 +4,7 @@
  * the state dir. Used by `apps push`, `run` and `jobs`.
  */
 import { CliError } from "../errors.js";
+import { health } from "../readiness/index.js";
 import { readSecret } from "../secrets/index.js";
 import { SshPool } from "../ssh/index.js";
 import { loadTarget } from "../targets/registry.js";
@@ -34,17 +35,9 @@ export async function openSession(ctx: TargetContext): Promise<ClusterSession> {
 
 /** Waits until the job server answers /health (after a restart), bounded. */
 export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) return;
-      last = `HTTP ${r.status}`;
-    } catch (e) {
-      last = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-    }
-    if (Date.now() > deadline) throw new CliError(`the job server did not answer /health within ${Math.round(timeoutMs / 1000)} s (${last})`);
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await health(url, timeoutMs);
+  } catch (e) {
+    throw new CliError((e as Error).message);
   }
 }

@@ -4,6 +4,7 @@
  * and (3) a canary UWS job submitted over HTTP ran on a compute node and COMPLETED. Each check is
  * bounded; a failure names the check and the node (or job) and leaves the cluster as it is.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { SshHost, SshPool } from "../ssh/index.js";
 import { NodeError, type Progress } from "../progress/index.js";
 
@@ -87,7 +88,8 @@ async function slurmIdle(input: ReadinessInput, limitMs: number): Promise<Record
   }
 }
 
-async function health(url: string, limitMs: number): Promise<void> {
+/** Waits until the job server answers GET /health with 200 (backing off up to 0.5 s), bounded. */
+export async function health(url: string, limitMs: number): Promise<void> {
   const deadline = Date.now() + limitMs;
   let last = "";
   let wait = 50;
@@ -142,8 +144,4 @@ export async function runCanary(input: ReadinessInput, limitMs: number): Promise
   if (!input.slurmNodes.includes(node)) throw new Error(`canary job ${jobId} ran on "${node}", which is not one of the compute nodes ${input.slurmNodes.join(", ")}`);
   input.progress.node(node, "ok", `canary ${jobId} COMPLETED`);
   return { jobId, phase, node, ms: Date.now() - t0 };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
