@@ -57,6 +57,7 @@ export function secretConcern(key: string): Concern {
   if (prefix === "munge") return "munge";
   if (prefix === "jobserver") return "jobserver";
   if (prefix === "oidc") return "aai";
+  if (prefix === "power") return "slurm";
   throw new Error(`no concern known for secret ${key}: add its key prefix to secretConcern()`);
 }
 

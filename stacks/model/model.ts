@@ -37,6 +37,27 @@ export interface ClusterNode {
   securityGroups: SecurityGroup["key"][];
   /** The server's complete metadata: the cluster tags and the node's role. */
   metadata: NodeMetadata;
+  /**
+   * `always`: created by `up` and kept; `on-demand`: a compute node above `compute.min`, created when
+   * Slurm powers it up for waiting jobs and removed after `compute.idle` (Slurm `State=CLOUD`).
+   */
+  power: "always" | "on-demand";
+}
+
+/** Elastic compute nodes (compute.min < compute.max): Slurm's power saving drives them. */
+export interface ElasticSettings {
+  min: number;
+  max: number;
+  /** Slurm SuspendTime: seconds a node stays idle before it is removed. */
+  idleSeconds: number;
+  /** Slurm ResumeTimeout: seconds a powered-up node has to register. */
+  resumeTimeoutSeconds: number;
+  /** Slurm SuspendTimeout: seconds the removal of a node may take. */
+  suspendTimeoutSeconds: number;
+  /** Where the head's power programs send resume/suspend requests (the power agent). */
+  agent: { host: string; port: number; url: string };
+  /** Names of the on-demand nodes. */
+  nodes: string[];
 }
 
 export interface Tags {
@@ -157,7 +178,10 @@ export interface Cluster {
   sshUser: string;
   nodes: ClusterNode[];
   head: ClusterNode;
+  /** Every Slurm compute node up to compute.max (on-demand ones included: see ClusterNode.power). */
   computes: ClusterNode[];
+  /** null for a fixed size (compute.count, or min = max). */
+  elastic: ElasticSettings | null;
   network: ResolvedNetwork;
   securityGroups: SecurityGroup[];
   securityRules: SecurityRule[];

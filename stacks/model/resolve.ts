@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { parseDuration } from "./duration.js";
 import { resolve as resolvePath } from "node:path";
 import { formatCidr, hostAddress, parseCidr } from "./net.js";
-import type { Cluster, ClusterNode, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
+import type { Cluster, ClusterNode, ElasticSettings, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
 import { KEYPAIR_SUFFIX, lookupOf, qualifiedName, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, tagToken } from "./naming.js";
 import type { ClusterSpec } from "./spec.js";
 import { FIRST_NODE_OFFSET } from "./validate.js";
@@ -48,7 +48,10 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const nodeCtx = { tags, description, local: local_ };
   const head: ClusterNode = node(`${spec.name}-head`, "head", 0, spec.head, ipOf(0), nodeCtx);
   const computes: ClusterNode[] = [];
-  for (let n = 1; n <= spec.compute.count; n++) computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n), nodeCtx));
+  for (let n = 1; n <= spec.compute.count; n++) {
+    computes.push(node(`${spec.name}-compute-${n}`, "compute", n, spec.compute, ipOf(n), nodeCtx, n > spec.compute.min ? "on-demand" : "always"));
+  }
+  const elastic = resolveElastic(spec, computes, local);
 
   const sg = (key: "internal" | "login", what: string) => ({ key, name: `${spec.name}-${key}`, description: `${what}; ${description}` });
   const securityGroups = [sg("internal", "all traffic between cluster nodes"), sg("login", "SSH and HTTPS from allowed networks")];
@@ -78,6 +81,10 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
     { key: "jobserver.admin-token", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/uws-server/admin-token", mode: "0400", owner: "uws:uws", nodes: "head" },
     { key: "jobserver.job-secret", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/uws-server/job-secret", mode: "0400", owner: "uws:uws", nodes: "head" },
   ];
+  if (elastic) {
+    // The head's power programs (run as SlurmUser) authenticate to the power agent with it.
+    secrets.push({ key: "power.agent-token", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/slurm/uws-power.token", mode: "0400", owner: "slurm:slurm", nodes: "head" });
+  }
   if (spec.aai) {
     secrets.push({ key: "oidc.client-secret", source: spec.aai.clientSecret, path: "/etc/uws-server/oidc-client-secret", mode: "0400", owner: "uws:uws", nodes: "head" });
   }
@@ -85,7 +92,7 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   return {
     name: spec.name, id, target: spec.target, createdAt, expiresAt, tags, tagList, description,
     region: spec.openstack.region, availabilityZone: spec.openstack.availabilityZone, sshUser: spec.target === "local" ? "root" : spec.openstack.sshUser,
-    nodes: [head, ...computes], head, computes, network, securityGroups, securityRules, keypair, volume,
+    nodes: [head, ...computes], head, computes, elastic, network, securityGroups, securityRules, keypair, volume,
     // Keypairs and server groups have no tags: their names carry the cluster id so the sweep can match them exactly.
     serverGroup: spec.serverGroup === "none" ? null : { name: qualifiedName(spec.name, id, SERVER_GROUP_SUFFIX), policy: spec.serverGroup },
     floatingIp: { description: `head of ${spec.name}; ${description}` },
@@ -112,7 +119,7 @@ const JOBSERVER_UID = 900;
 
 function node(
   name: string, role: "head" | "compute", index: number, r: { image: string; flavor: string; cpus: number; memoryMb: number },
-  privateIp: string | undefined, c: { tags: Tags; description: string; local: boolean },
+  privateIp: string | undefined, c: { tags: Tags; description: string; local: boolean }, power: ClusterNode["power"] = "always",
 ): ClusterNode {
   // A VM's kernel reports about 3-7 % less than the flavor's RAM; 10 % (at least 256 MiB) keeps slurmd from draining the node.
   const realMemoryMb = c.local ? r.memoryMb : Math.max(r.memoryMb - Math.max(256, Math.ceil(r.memoryMb * 0.1)), Math.floor(r.memoryMb / 2));
@@ -122,9 +129,28 @@ function node(
     portName: `${name}-port`, portDescription: `${name}; ${c.description}`,
     securityGroups: role === "head" ? ["internal", "login"] : ["internal"],
     metadata: { ...c.tags, [TAG_ROLE]: role },
+    power,
   };
   if (privateIp) n.privateIp = privateIp;
   return n;
+}
+
+/** The power agent's port: on the local bridge address (host-side helper) or on the head's loopback (cloud). */
+export const POWER_AGENT_PORT = 6820;
+
+function resolveElastic(spec: ClusterSpec, computes: ClusterNode[], local: LocalLayout): ElasticSettings | null {
+  const { min, max } = spec.compute;
+  if (min >= max) return null;
+  const host = spec.target === "local" ? local.hostIp : "127.0.0.1";
+  return {
+    min, max,
+    idleSeconds: parseDuration(spec.compute.idle)!,
+    resumeTimeoutSeconds: parseDuration(spec.compute.resumeTimeout)!,
+    // Removing a namespace node takes well under a second, deleting a server a few seconds.
+    suspendTimeoutSeconds: spec.target === "local" ? 30 : 120,
+    agent: { host, port: POWER_AGENT_PORT, url: `http://${host}:${POWER_AGENT_PORT}` },
+    nodes: computes.filter((n) => n.power === "on-demand").map((n) => n.name),
+  };
 }
 
 function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {

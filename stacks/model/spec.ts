@@ -2,7 +2,9 @@
  * The cluster spec as a user writes it (cluster.yaml). Everything optional here gets its default in
  * validate(); consumers never read a ClusterSpec, they read the resolved Cluster (model.ts).
  */
-export type Target = "openstack" | "local";
+export type Target = "openstack" | "local" | "machines";
+/** Debian releases the machines target boots (its image is built once per release). */
+export type MachinesRelease = "bookworm" | "trixie";
 export type ServerGroupPolicy = "anti-affinity" | "soft-anti-affinity" | "none";
 export type AaiPreset = "eduteams" | "egi-checkin" | "orcid" | "generic";
 export type AuthMode = "oidc" | "tokens" | "none";
@@ -13,6 +15,22 @@ export interface RoleSpec {
   /** Flavor data Slurm needs (CPUs, RealMemory); the cloud's flavor is checked against it in pre-flight. */
   cpus: number;
   memoryMb: number;
+}
+
+/**
+ * How many compute nodes: `count` is a fixed size (min = max = count); with `min` < `max` the nodes
+ * above `min` are powered on demand by Slurm (elastic compute nodes).
+ */
+export interface ComputeSize {
+  /** The number of Slurm compute nodes (= max). */
+  count: number;
+  /** Nodes that always exist. */
+  min: number;
+  max: number;
+  /** How long a node stays idle before Slurm removes it (e.g. `10m`; seconds allowed). */
+  idle: string;
+  /** How long a powered-up node may take to register with Slurm before the resume counts as failed. */
+  resumeTimeout: string;
 }
 
 export type NetworkSpec =
@@ -47,7 +65,7 @@ export interface ClusterSpec {
   target: Target;
   openstack: { externalNetwork?: string; region?: string; availabilityZone?: string; sshUser: string };
   head: RoleSpec;
-  compute: RoleSpec & { count: number };
+  compute: RoleSpec & ComputeSize;
   network: NetworkSpec;
   access: { sshCidrs: string[]; httpsCidrs: string[]; keypair: KeypairSpec };
   volume: VolumeSpec;
@@ -57,6 +75,8 @@ export interface ClusterSpec {
   aai?: AaiSpec;
   dns?: { name: string; email: string };
   local: { subnet?: string };
+  /** The machines target: the Debian release its nodes boot, and its bridge subnet (derived from the name when absent). */
+  machines: { release: MachinesRelease; subnet?: string };
   /** Application folders (job definitions, scripts, data, app.yaml), as written: relative to the spec file. */
   apps: string[];
 }

@@ -61,10 +61,11 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
 
   const head = readRole(r, top.head, "head", undefined, target === "local");
   const computeRaw = r.object(top.compute ?? {}, "compute") ?? {};
-  const count = computeRaw.count === undefined ? 1 : r.int(computeRaw.count, "compute.count", 0, MAX_COMPUTE);
-  const { count: _count, ...computeRole } = computeRaw;
-  void _count;
-  const computeBase = readRole(r, computeRole, "compute", head, target === "local", ["count"]);
+  const size = readComputeSize(r, computeRaw, target);
+  const count = size?.count;
+  const { count: _count, min: _min, max: _max, idle: _idle, resumeTimeout: _rt, ...computeRole } = computeRaw;
+  void _count; void _min; void _max; void _idle; void _rt;
+  const computeBase = readRole(r, computeRole, "compute", head, target === "local", []);
 
   const network = readNetwork(r, top.network, target);
   if (network && "create" in network && count !== undefined) {
@@ -115,7 +116,9 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
     if (s && (!c || c.prefix !== 24 || !isPrivate(c.base))) r.fail("local.subnet", `must be a private /24 such as 10.123.4.0/24 (or auto), got ${JSON.stringify(s)}`);
     else localSubnet = s;
   }
-  if (target === "local" && count !== undefined && count > 200) r.fail("compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
+  if (target === "local" && size && count !== undefined && count > 200) {
+    r.fail(size.elastic ? "compute.max" : "compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
+  }
 
   let apps: string[] = [];
   if (top.apps !== undefined) {
@@ -131,12 +134,56 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
   return {
     name: name!, id, ttl, target: target!,
     openstack: openstack as ClusterSpec["openstack"],
-    head: head!, compute: { ...computeBase!, count: count! },
+    head: head!, compute: { ...computeBase!, count: count!, min: size!.min, max: size!.max, idle: size!.idle, resumeTimeout: size!.resumeTimeout },
     network: network!, access: access!, volume: volume!, serverGroup: serverGroup!,
     slurm: { partition: partition! },
     jobserver: { auth: auth!, port: port!, uploadLimitMb: uploadLimitMb! },
     aai, dns, local: { subnet: localSubnet }, apps,
   };
+}
+
+/** The longest a node may stay idle or take to come up: a day (Slurm counts both in seconds). */
+const MAX_POWER_SECONDS = 86_400;
+
+/**
+ * compute.count (a fixed size) or compute.min/max (elastic: nodes above min powered on demand),
+ * with compute.idle and compute.resumeTimeout as durations (`10m`, `90s`).
+ */
+function readComputeSize(r: Reader, o: Record<string, unknown>, target: string):
+  { count: number; min: number; max: number; idle: string; resumeTimeout: string; elastic: boolean } | undefined {
+  const elastic = o.min !== undefined || o.max !== undefined;
+  if (elastic && o.count !== undefined) {
+    return r.fail("compute.count", "set either count (a fixed number of compute nodes) or min and max (elastic: nodes above min are powered on demand), not both");
+  }
+  let min: number | undefined, max: number | undefined;
+  if (!elastic) {
+    min = max = o.count === undefined ? 1 : r.int(o.count, "compute.count", 0, MAX_COMPUTE);
+  } else {
+    max = o.max === undefined ? r.fail("compute.max", "is required with compute.min: the most compute nodes Slurm may power up, e.g. max: 4")
+      : r.int(o.max, "compute.max", 1, MAX_COMPUTE);
+    min = o.min === undefined ? 0 : r.int(o.min, "compute.min", 0, MAX_COMPUTE);
+    if (min !== undefined && max !== undefined && min > max) r.fail("compute.min", `must not exceed compute.max (${max}), got ${min}`);
+  }
+  const duration = (field: "idle" | "resumeTimeout", dflt: string, least: number): string | undefined => {
+    const v = o[field];
+    if (v === undefined) return dflt;
+    const secs = typeof v === "string" ? parseDuration(v) : undefined;
+    if (secs === undefined || secs < least || secs > MAX_POWER_SECONDS) {
+      return r.fail(`compute.${field}`, `must be a duration from ${least}s to 1d such as 10m, 90s or 1h30m, got ${JSON.stringify(v)}`);
+    }
+    return v as string;
+  };
+  // A cloud VM boots in minutes; a local namespace node in about a second.
+  const idle = duration("idle", "10m", 1);
+  const resumeTimeout = duration("resumeTimeout", target === "local" ? "60s" : "10m", 5);
+  for (const f of ["idle", "resumeTimeout"] as const) {
+    if (o[f] !== undefined && min !== undefined && max !== undefined && min === max) r.fail(`compute.${f}`, "only applies to elastic compute nodes: set compute.min below compute.max (or remove it)");
+  }
+  if (elastic && target === "openstack" && min !== undefined && max !== undefined && min < max) {
+    r.fail("compute.min", "elastic compute nodes (min < max) are available on the local target only so far; on openstack use count (a fixed size)");
+  }
+  if (min === undefined || max === undefined || idle === undefined || resumeTimeout === undefined) return undefined;
+  return { count: max, min, max, idle, resumeTimeout, elastic: min < max };
 }
 
 function isPrivate(ip: number): boolean {
