@@ -11,7 +11,8 @@ import type { Cluster } from "../../stacks/model/index.js";
 import { isAlive, LocalTarget } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
-import { cli, ensureBundle, finish, phaseOf, result, submit, type CliResult, type Job } from "./helpers.js";
+import { ensureBundle, finish, phaseOf, result, submit, type Job } from "./helpers.js";
+import { cli, type CliResult } from "../harness/cli.js";
 
 const NAME = "e2e-faults";
 const home = mkdtempSync(join(tmpdir(), "uwsc-faults-"));

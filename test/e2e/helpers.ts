@@ -1,25 +1,7 @@
-/** Helpers for end-to-end tests of local clusters: the CLI in-process, UWS over HTTP, the bundle. */
+/** Helpers for end-to-end tests of local clusters: UWS over HTTP and the job server bundle (the CLI: test/harness/cli.ts). */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { Writable } from "node:stream";
-import { runCli } from "../../scripts/cli/run.js";
 import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/bundle.js";
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: Record<string, unknown>[];
-}
-
-export async function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const sink = (f: (s: string) => void) => new Writable({ write(chunk, _e, cb) { f(String(chunk)); cb(); } });
-  const code = await runCli(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env, cwd: REPO_ROOT });
-  const json = argv.includes("--json") ? stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
-  return { code, stdout, stderr, json };
-}
 
 /** The job server bundle the local target starts: built by the project's own script when missing. */
 export function ensureBundle(): void {

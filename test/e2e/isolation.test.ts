@@ -10,7 +10,8 @@ import type { Cluster } from "../../stacks/model/index.js";
 import { REPO_ROOT } from "../../scripts/deploy/bundle.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
-import { cli, ensureBundle, finish, result, submit } from "./helpers.js";
+import { ensureBundle, finish, result, submit } from "./helpers.js";
+import { cli } from "../harness/cli.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-iso-"));
 const env = { ...process.env, UWS_CLUSTER_HOME: home };

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
-import { cli, ensureBundle, finish, result, submit, type CliResult } from "./helpers.js";
+import { ensureBundle, finish, result, submit } from "./helpers.js";
+import { cli, type CliResult } from "../harness/cli.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-e2e-"));
 const env = { ...process.env, UWS_CLUSTER_HOME: home };

@@ -42,6 +42,30 @@ export const VOLUMES = {
   existing: { volume: { existing: { id: "6b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b" } } },
 };
 
+/** Options of a small cluster on the test cloud (test/harness/openstack/): its tiny image and flavor. */
+export interface CloudSpecOptions {
+  computes?: number; ttl?: string; image?: string; flavor?: string; cpus?: number; memoryMb?: number; externalNetwork?: string; cidr?: string;
+}
+
+/** A cluster the loopback OpenStack can create: tiny image and flavor, no volume, its own subnet. */
+export function cloudSpec(name: string, o: CloudSpecOptions = {}): Record<string, unknown> {
+  const size = { flavor: o.flavor ?? "m1.tiny", cpus: o.cpus ?? 1, memoryMb: o.memoryMb ?? 512 };
+  return openstackSpec({
+    name,
+    ttl: o.ttl,
+    openstack: { externalNetwork: o.externalNetwork ?? "public", sshUser: "debian" },
+    head: { image: o.image ?? "tiny", ...size },
+    compute: { count: o.computes ?? 1, ...size },
+    network: { create: { cidr: o.cidr ?? "192.168.44.0/24", dnsServers: [] } },
+    volume: "none",
+  });
+}
+
+/** cloudSpec resolved with a fresh id (clusters on one test cloud must not share one), created at `now`. */
+export function cloudCluster(name: string, o: CloudSpecOptions & { now?: Date } = {}): Cluster {
+  return resolveCluster(validateSpec(cloudSpec(name, o)), { now: o.now });
+}
+
 /** A local-target spec: `name`, two compute nodes, fields replaced by `overrides`. */
 export function localSpec(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { name, target: "local", compute: { count: 2 }, ...overrides };

@@ -5,30 +5,12 @@
  * Used by the OpenStack suite to have something real to sweep.
  */
 import {
-  KEYPAIR_SUFFIX, parseSpec, qualifiedName, resolveCluster, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
+  KEYPAIR_SUFFIX, qualifiedName, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
 } from "../../../../stacks/model/index.js";
 import { sleep, type OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
 import { createKeypair, createServer, createServerGroup, getServer, listFlavors, type CreateServer } from "../../../../scripts/targets/openstack/cloud/compute.js";
 import { findImages } from "../../../../scripts/targets/openstack/cloud/image.js";
 import { addRouterInterface, create, list, setTags, type Network, type NeutronKind } from "../../../../scripts/targets/openstack/cloud/network.js";
-
-export function testSpec(name: string, o: { computes?: number; ttl?: string; image?: string; flavor?: string; cpus?: number; memoryMb?: number; externalNetwork?: string; cidr?: string } = {}): string {
-  return `name: ${name}
-${o.ttl ? `ttl: ${o.ttl}` : ""}
-target: openstack
-openstack: { externalNetwork: ${o.externalNetwork ?? "public"}, sshUser: debian }
-head: { image: ${o.image ?? "tiny"}, flavor: ${o.flavor ?? "m1.tiny"}, cpus: ${o.cpus ?? 1}, memoryMb: ${o.memoryMb ?? 512} }
-compute: { count: ${o.computes ?? 1}, flavor: ${o.flavor ?? "m1.tiny"}, cpus: ${o.cpus ?? 1}, memoryMb: ${o.memoryMb ?? 512} }
-network: { create: { cidr: ${o.cidr ?? "192.168.44.0/24"}, dnsServers: [] } }
-access: { sshCidrs: [203.0.113.0/24], httpsCidrs: [0.0.0.0/0], keypair: generate }
-volume: none
-serverGroup: soft-anti-affinity
-`;
-}
-
-export function testCluster(name: string, o: Parameters<typeof testSpec>[1] & { now?: Date } = {}): Cluster {
-  return resolveCluster(parseSpec(testSpec(name, o), `${name}.yaml`), { now: o.now });
-}
 
 export interface Built {
   cluster: Cluster;

@@ -11,7 +11,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenStackClient, OpenStackError, type ClientOptions } from "../../../../scripts/targets/openstack/cloud/client.js";
 import { loadCredentials, type CloudCredentials } from "../../../../scripts/targets/openstack/cloud/credentials.js";
@@ -23,9 +22,10 @@ import { assertPreflight, preflight } from "../../../../scripts/targets/openstac
 import { PreflightError } from "../../../../scripts/errors.js";
 import { cloudStatus, formatStatus } from "../../../../scripts/targets/openstack/cloud/status.js";
 import { listClusters, reap, sweepCluster } from "../../../../scripts/targets/openstack/cloud/sweep.js";
-import { runCli } from "../../../../scripts/cli/run.js";
 import { startTestCloud, type TestCloud, type UserLogin } from "../../../harness/openstack/cloud.js";
-import { buildCluster, buildDecoys, testCluster, testSpec, type Built, type Decoys } from "./build.js";
+import { buildCluster, buildDecoys, type Built, type Decoys } from "./build.js";
+import { cloudCluster, cloudSpec, specYaml, type CloudSpecOptions } from "../../../harness/specs.js";
+import { cli as runCliCaptured } from "../../../harness/cli.js";
 import { parseSpec, resolveCluster } from "../../../../stacks/model/index.js";
 import { ClusterState } from "../../../../scripts/state/store.js";
 import { sandbox, type Sandbox } from "../engines/standins.js";
@@ -134,14 +134,14 @@ describe("client: Keystone auth and catalog", () => {
 
 describe("pre-flight", () => {
   it("passes for a cluster the project can hold", async () => {
-    const r = await preflight(demo, testCluster("pf-ok", { computes: 2 }));
+    const r = await preflight(demo, cloudCluster("pf-ok", { computes: 2 }));
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.needs).toMatchObject({ instances: 3, floatingip: 1, security_group: 2, network: 1, router: 1 });
   });
 
   it("lists every missing thing at once: image, flavor too small, external network", async () => {
-    const r = await preflight(demo, testCluster("pf-bad", { image: "no-such-image", cpus: 4, memoryMb: 4096, externalNetwork: "no-such-net" }));
+    const r = await preflight(demo, cloudCluster("pf-bad", { image: "no-such-image", cpus: 4, memoryMb: 4096, externalNetwork: "no-such-net" }));
     expect(r.ok).toBe(false);
     const checks = r.problems.map((p) => p.check);
     expect(checks).toEqual(expect.arrayContaining(["image", "flavor", "external-network"]));
@@ -162,7 +162,7 @@ describe("pre-flight", () => {
     await admin.request("compute", "PUT", nova, { body: { quota_set: { instances: 2 } } });
     await admin.request("network", "PUT", neutron, { body: { quota: { floatingip: 0 } } });
     try {
-      const cluster = testCluster("pf-quota", { computes: 3 });
+      const cluster = cloudCluster("pf-quota", { computes: 3 });
       const r = await preflight(demo, cluster);
       expect(r.ok).toBe(false);
       const q = r.problems.filter((p) => p.check === "quota").map((p) => p.message).join("\n");
@@ -184,7 +184,7 @@ describe("sweep: every tagged resource goes, every decoy stays", () => {
   let decoys: Decoys;
 
   beforeAll(async () => {
-    built = await buildCluster(demo, testCluster("sweep-a", { computes: 1, ttl: "2h" }));
+    built = await buildCluster(demo, cloudCluster("sweep-a", { computes: 1, ttl: "2h" }));
     decoys = await buildDecoys(demo, built.cluster);
   }, 180_000);
 
@@ -199,7 +199,7 @@ describe("sweep: every tagged resource goes, every decoy stays", () => {
   });
 
   it("a same-name cluster with another id is a pre-flight name collision", async () => {
-    const r = await preflight(demo, testCluster("sweep-a"));
+    const r = await preflight(demo, cloudCluster("sweep-a"));
     // the built cluster, and the decoys tagged uws-cluster=sweep-a with another id: both are clusters of that name
     expect(r.problems.map((p) => p.check)).toEqual(["name-collision", "name-collision"]);
     expect(r.problems.map((p) => p.message).join("\n")).toContain(`id ${built.cluster.id}`);
@@ -237,7 +237,7 @@ describe("sweep: every tagged resource goes, every decoy stays", () => {
   });
 
   it("fault injection: with 5xx, resets and hangs on a third of the calls the sweep still ends with zero tagged resources", async () => {
-    const f = await buildCluster(demo, testCluster("faulty", { computes: 2, cidr: "192.168.45.0/24" }));
+    const f = await buildCluster(demo, cloudCluster("faulty", { computes: 2, cidr: "192.168.45.0/24" }));
     const proxy = await startFaultProxy({ rate: 0.33, seed: 7 });
     try {
       const retries: string[] = [];
@@ -269,17 +269,12 @@ describe("reap and status", () => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "uwsc-reap-"));
     const threeHoursAgo = new Date(Date.now() - 3 * 3600_000);
-    expired = await buildCluster(demo, testCluster("old-one", { ttl: "1h", now: threeHoursAgo, cidr: "192.168.46.0/24" }));
-    live = await buildCluster(demo, testCluster("new-one", { ttl: "8h", cidr: "192.168.47.0/24" }));
+    expired = await buildCluster(demo, cloudCluster("old-one", { ttl: "1h", now: threeHoursAgo, cidr: "192.168.46.0/24" }));
+    live = await buildCluster(demo, cloudCluster("new-one", { ttl: "8h", cidr: "192.168.47.0/24" }));
   }, 180_000);
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-  const cli = async (argv: string[]) => {
-    let out = "", err = "";
-    const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
-    const code = await runCli(argv, { env: { ...envOf(cloud.demo), UWS_CLUSTER_HOME: home }, cwd: home, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-    return { code, out, err };
-  };
+  const cli = (argv: string[]) => runCliCaptured(argv, { ...envOf(cloud.demo), UWS_CLUSTER_HOME: home }, home);
 
   it("status lists clusters by tag with age, expiry and resources by kind", async () => {
     const st = await cloudStatus(demo);
@@ -296,12 +291,12 @@ describe("reap and status", () => {
   it("reap --dry-run deletes nothing and names the expired cluster only; no credential in the output", async () => {
     const r = await cli(["reap", "--dry-run", "--json"]);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out);
+    const j = JSON.parse(r.stdout);
     expect(j.dryRun).toBe(true);
     expect(j.reaped.map((x: { id: string }) => x.id)).toEqual([expired.cluster.id]);
     expect(j.reaped[0].deleted.length).toBeGreaterThan(5);
-    expect(r.out + r.err).not.toContain("demopass");
-    expect(r.out + r.err).not.toContain(demo.session!.token);
+    expect(r.stdout + r.stderr).not.toContain("demopass");
+    expect(r.stdout + r.stderr).not.toContain(demo.session!.token);
     expect(await allExist(expired.ids)).toEqual([]);
     expect(await allExist(live.ids)).toEqual([]);
   });
@@ -309,7 +304,7 @@ describe("reap and status", () => {
   it("reap deletes the expired cluster and keeps the other", async () => {
     const r = await cli(["reap", "--json"]);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out);
+    const j = JSON.parse(r.stdout);
     expect(j.reaped).toEqual([expect.objectContaining({ id: expired.cluster.id, ok: true, remaining: [] })]);
     expect(await noneExist(expired.ids)).toEqual([]);
     expect(await allExist(live.ids)).toEqual([]);
@@ -323,8 +318,7 @@ describe("reap and status", () => {
   });
 
   it("reap without credentials is a clear error", async () => {
-    const code = await runCli(["reap", "--json"], { env: { UWS_CLUSTER_HOME: home, HOME: home }, cwd: home, stdout: new Writable({ write(_c, _e, cb) { cb(); } }), stderr: new Writable({ write(_c, _e, cb) { cb(); } }) });
-    expect(code).toBe(2);
+    expect((await runCliCaptured(["reap", "--json"], { UWS_CLUSTER_HOME: home, HOME: home }, home)).code).toBe(2);
   });
 });
 
@@ -343,15 +337,10 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
   });
   afterAll(() => { sb.cleanup(); rmSync(home, { recursive: true, force: true }); });
 
-  const cli = async (argv: string[]) => {
-    let out = "", err = "";
-    const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
-    const code = await runCli(argv, { env: { ...sb.env, UWS_CLUSTER_HOME: home }, cwd: home, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-    return { code, out, err };
-  };
-  const specFile = (name: string, o: Parameters<typeof testSpec>[1]) => {
+  const cli = (argv: string[]) => runCliCaptured(argv, { ...sb.env, UWS_CLUSTER_HOME: home }, home);
+  const specFile = (name: string, o: CloudSpecOptions) => {
     const f = join(home, `${name}.yaml`);
-    writeFileSync(f, testSpec(name, o));
+    writeFileSync(f, specYaml(cloudSpec(name, o)));
     return f;
   };
 
@@ -360,13 +349,13 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
     const nets = (await list(demo, "network")).length;
     const r = await cli(["up", "--spec", specFile("cli-bad", { image: "no-such-image", cidr: "192.168.48.0/24" }), "--engine", "tofu", "--json"]);
     expect(r.code).toBe(3);
-    const last = JSON.parse(r.out.trim().split("\n").pop()!);
+    const last = JSON.parse(r.stdout.trim().split("\n").pop()!);
     expect(last).toMatchObject({ ok: false, error: { kind: "preflight" } });
     expect(JSON.stringify(last.error.details)).toContain("no-such-image");
     expect((await scanProject(demo)).resources.length).toBe(before);
     expect((await list(demo, "network")).length).toBe(nets);
     expect(sb.calls("tofu")).toEqual([]); // the engine never ran
-    expect(r.out + r.err).not.toContain(cloud.demo.password);
+    expect(r.stdout + r.stderr).not.toContain(cloud.demo.password);
   });
 
   it("status and down --spec: engine destroy, then the sweep removes every tagged resource and no decoy", async () => {
@@ -382,11 +371,11 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
 
     const st = await cli(["status", "--spec", file, "--json"]);
     expect(st.code).toBe(0);
-    expect(JSON.parse(st.out)).toMatchObject({ ok: true, id: ident.id, clusters: [{ id: ident.id, name: "cli-one" }] });
+    expect(JSON.parse(st.stdout)).toMatchObject({ ok: true, id: ident.id, clusters: [{ id: ident.id, name: "cli-one" }] });
 
     const r = await cli(["down", "--spec", file, "--engine", "tofu", "--json"]);
-    expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: ident.id, removed: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: ident.id, removed: true });
     expect(sb.calls("tofu").map((c) => c.argv[0])).toContain("destroy");
     expect(await noneExist(built.ids)).toEqual([]);
     expect(await allExist(decoys.ids)).toEqual([]);
@@ -397,10 +386,10 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
   });
 
   it("down --name works with the local state lost: the cluster is found by its name tag", async () => {
-    const built = await buildCluster(demo, testCluster("cli-two", { cidr: "192.168.50.0/24" }));
+    const built = await buildCluster(demo, cloudCluster("cli-two", { cidr: "192.168.50.0/24" }));
     const r = await cli(["down", "--name", "cli-two", "--json"]);
-    expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: built.cluster.id, removed: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: built.cluster.id, removed: true });
     expect(await noneExist(built.ids)).toEqual([]);
   });
 });
