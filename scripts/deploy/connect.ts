@@ -7,8 +7,7 @@ import { CliError } from "../errors.js";
 import { health } from "../readiness/index.js";
 import { readSecret } from "../secrets/index.js";
 import { SshPool } from "../ssh/index.js";
-import { loadTarget } from "../targets/registry.js";
-import type { Door, TargetContext } from "../targets/target.js";
+import type { Door, Target, TargetContext } from "../targets/target.js";
 
 export interface ClusterSession {
   door: Door;
@@ -18,8 +17,7 @@ export interface ClusterSession {
   close(): Promise<void>;
 }
 
-export async function openSession(ctx: TargetContext): Promise<ClusterSession> {
-  const target = await loadTarget(ctx.cluster.target);
+export async function openSession(target: Target, ctx: TargetContext): Promise<ClusterSession> {
   const door = await target.door(ctx);
   const pool = new SshPool(door.ssh);
   try {

@@ -8,6 +8,7 @@ import { CliError } from "../../errors.js";
 import { Progress } from "../../progress/index.js";
 import { findCluster, loadCluster, MODEL_FILE } from "../../state/load.js";
 import { serviceNamed } from "../../../stacks/model/index.js";
+import { loadTarget } from "../../targets/registry.js";
 
 export const apps: Command = {
   usage: "push|list (--spec FILE | --name NAME) [--json]",
@@ -37,7 +38,7 @@ export const apps: Command = {
     const cluster = { ...saved, apps: specApps };
     const bundles = loadApps(cluster, shippedDefinitionNames());
     const progress = Progress.for(ctx.stdout as NodeJS.WritableStream & { isTTY?: boolean }, ctx.json);
-    const session = await progress.step(`Connecting to ${cluster.name}`, () => openSession({ cluster, state, env: ctx.env, cwd: ctx.cwd, progress, args }));
+    const session = await progress.step(`Connecting to ${cluster.name}`, async () => openSession(await loadTarget(cluster.target), { cluster, state, env: ctx.env, cwd: ctx.cwd, progress, args }));
     try {
       const head = session.door.nodes.find((n) => n.node.role === "head")!;
       await progress.step(`Pushing ${bundles.length ? bundles.map((b) => `${b.name} (${b.version})`).join(", ") : "no application"}`, () => deployApps(cluster, bundles, {

@@ -7,6 +7,7 @@ import { openSession } from "../../deploy/connect.js";
 import { CliError } from "../../errors.js";
 import { Progress } from "../../progress/index.js";
 import { findCluster } from "../../state/load.js";
+import { loadTarget } from "../../targets/registry.js";
 
 export const run: Command = {
   usage: "JOB [-p NAME=VALUE]... [--file NAME=PATH]... [--wait] [--out DIR] (--spec FILE | --name NAME | --url URL --token TOKEN)",
@@ -108,7 +109,7 @@ async function withClient(args: ParsedArgs, ctx: CommandContext, fn: (c: UwsClie
   const { cluster, state } = findCluster({ spec: str(args, "spec"), name: str(args, "name"), cwd: ctx.cwd, env: ctx.env, verb: "run/jobs (or give --url)" });
   if (!cluster) throw new CliError(`no cluster ${state.name} (nothing recorded in ${state.dir}); run up first, or give --url`);
   const progress = new Progress(ctx.stderr, "quiet");
-  const session = await openSession({ cluster, state, env: ctx.env, cwd: ctx.cwd, progress, args });
+  const session = await openSession(await loadTarget(cluster.target), { cluster, state, env: ctx.env, cwd: ctx.cwd, progress, args });
   try {
     return await fn(new UwsClient(session.url, str(args, "token") ?? session.token));
   } finally {
