@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import type { ConnectionLimits } from "./connections.js";
 import { flagHelp, RUNTIME_FLAGS } from "./flags.js";
 
 export interface ClaimRulesConfig {
@@ -42,6 +43,20 @@ export interface ServerConfig {
     admins: ClaimRulesConfig;
   };
   uploadLimitMb: number;
+  /** Request size limits (every content type). */
+  limits: {
+    /** Largest form or JSON body, KiB (multipart bodies are bounded by the file and value limits). */
+    bodyKb: number;
+    /** Largest single value of any field, KiB. */
+    valueKb: number;
+    /** Most (name, value) fields in one request (query and body together). */
+    fields: number;
+  };
+  connections: ConnectionLimits;
+  /**
+   * Base URL of every link and 303 Location. Null: http://<listen address>:<port> (the host's name
+   * when listening on every address); never the client's Host header.
+   */
   publicUrl: string | null;
   maxWait: number;
   /** Default lifetime of a job (destruction time after creation), seconds. */
@@ -77,6 +92,8 @@ export const DEFAULTS: ServerConfig = {
     admins: { entitlements: [], subs: [] },
   },
   uploadLimitMb: 100,
+  limits: { bodyKb: 1024, valueKb: 64, fields: 256 },
+  connections: { headersTimeout: 15, requestTimeout: 300, keepAliveTimeout: 65, bodyTimeout: 30, maxConnections: 0 },
   publicUrl: null,
   maxWait: 600,
   jobLifetime: 7 * 86400,
@@ -117,6 +134,8 @@ const SHAPE: Shape = {
     admins: { entitlements: "strings", subs: "strings" },
   },
   uploadLimitMb: "number",
+  limits: { bodyKb: "number", valueKb: "number", fields: "number" },
+  connections: { headersTimeout: "number", requestTimeout: "number", keepAliveTimeout: "number", bodyTimeout: "number", maxConnections: "number" },
   publicUrl: "string?",
   maxWait: "number",
   jobLifetime: "number",
@@ -156,6 +175,11 @@ export function validateConfig(c: ServerConfig): ServerConfig {
   if (!["none", "tokens", "oidc"].includes(c.auth)) throw new ConfigError(`auth: must be none, tokens or oidc, got '${c.auth}'`);
   if (!Number.isInteger(c.port) || c.port > 65535) throw new ConfigError(`port: must be an integer 0–65535, got ${c.port}`);
   if (c.local.concurrency < 1) throw new ConfigError("local.concurrency: must be ≥ 1");
+  for (const [k, v] of Object.entries(c.connections))
+    if (k !== "maxConnections" && !(v > 0)) throw new ConfigError(`connections.${k}: must be > 0 seconds, got ${v}`);
+  if (!Number.isInteger(c.connections.maxConnections)) throw new ConfigError(`connections.maxConnections: must be an integer (0 = from the open-files limit)`);
+  if (!(c.limits.valueKb > 0) || !(c.limits.bodyKb > 0) || !(c.limits.fields >= 1)) throw new ConfigError("limits: bodyKb and valueKb must be > 0, fields ≥ 1");
+  if (c.connections.requestTimeout < c.connections.headersTimeout) throw new ConfigError("connections.requestTimeout: must be ≥ headersTimeout");
   if (c.auth === "tokens" && c.tokens.length === 0 && !c.tokensFile && !c.adminTokenFile)
     throw new ConfigError("auth tokens: give --token TOKEN=OWNER (repeatable), tokensFile or adminTokenFile");
   if (c.auth === "oidc") {
@@ -234,7 +258,15 @@ export function configFromArgs(argv: string[]): { config: ServerConfig; help: bo
 }
 
 /** Fills a partial configuration (tests, embedding) with the defaults. */
-export function withDefaults(partial: Partial<ServerConfig>): ServerConfig {
+/** A configuration with any key left out, nested ones included (tests, embedding). */
+export type PartialConfig = Omit<Partial<ServerConfig>, "connections" | "limits" | "local" | "slurm"> & {
+  connections?: Partial<ServerConfig["connections"]>;
+  limits?: Partial<ServerConfig["limits"]>;
+  local?: Partial<ServerConfig["local"]>;
+  slurm?: Partial<ServerConfig["slurm"]>;
+};
+
+export function withDefaults(partial: PartialConfig): ServerConfig {
   const c = structuredClone(DEFAULTS);
   const p = partial as any;
   for (const [k, v] of Object.entries(p)) {

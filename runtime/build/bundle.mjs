@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the job server into dist/runtime/: uws-server.mjs (one file, every pure-JS dependency
-// inlined), definitions/ (the shipped job definitions and helper scripts) and a package.json that
+// inlined), launcher.mjs (the local executor's job launcher), definitions/ (the shipped job definitions and helper scripts) and a package.json that
 // lists the one native dependency, better-sqlite3, kept external. On the head node:
 //   cd dist/runtime && npm install --omit=dev && node uws-server.mjs --config /etc/uws-server/config.yaml
 import { build } from "esbuild";
@@ -31,6 +31,8 @@ await build({
   logLevel: "warning",
 });
 chmodSync(join(out, "uws-server.mjs"), 0o755);
+// The local executor's launcher runs as its own process, next to the bundle (executors/local.ts).
+cpSync(join(root, "runtime/executors/launcher.mjs"), join(out, "launcher.mjs"));
 cpSync(join(root, "runtime/definitions"), join(out, "definitions"), { recursive: true });
 for (const f of readdirSync(join(out, "definitions"))) if (f.endsWith(".sh")) chmodSync(join(out, "definitions", f), 0o755);
 writeFileSync(

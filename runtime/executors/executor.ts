@@ -20,6 +20,9 @@ export interface ExecUpdate {
   /** New executor handle to persist (pid record, Slurm job id). */
   ref?: string;
   message?: string;
+  /** Epoch ms the job started / ended, from the executor's own record (Slurm accounting). */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 export type UpdateSink = (jobId: string, u: ExecUpdate) => void;

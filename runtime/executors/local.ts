@@ -1,15 +1,25 @@
 // Local executor: child processes on this machine, a concurrency limit, one process group per job
-// (killed as a whole on abort or overrun). Jobs write their exit status to a file so that a job
-// which outlives a server crash can be tracked again after a restart.
-import { spawn } from "node:child_process";
-import { openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+// (killed as a whole on abort or overrun). Jobs are spawned by a launcher process (launcher.mjs),
+// so fork/exec never runs on the server's event loop. Jobs write their exit status to a file so
+// that a job which outlives a server crash can be tracked again after a restart.
+import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EXIT_FILE, WRAPPER_SCRIPT, type Executor, type LaunchSpec, type UpdateSink } from "./executor.js";
 
 interface Running {
-  pid: number;
+  spec: LaunchSpec;
+  /** Undefined until the launcher reports the start. */
+  pid?: number;
+  start?: string | null;
   timer?: NodeJS.Timeout;
 }
+
+type LauncherMessage =
+  | { op: "started"; jobId: string; pid: number; start: string | null }
+  | { op: "failed"; jobId: string; message: string }
+  | { op: "exit"; jobId: string; code: number | null; signal: NodeJS.Signals | null };
 
 /** Process start time from /proc (clock ticks since boot): tells a live job from a reused pid. */
 function procStart(pid: number): string | null {
@@ -32,13 +42,83 @@ export function readExitStatus(workDir: string): number | null {
   }
 }
 
+/**
+ * The launcher script: next to this module in the source tree (runtime/executors/) and next to
+ * the bundle in dist/runtime/.
+ */
+export function launcherPath(): string {
+  return fileURLToPath(new URL("./launcher.mjs", import.meta.url));
+}
+
 export class LocalExecutor implements Executor {
   readonly name = "local" as const;
   private readonly queue: LaunchSpec[] = [];
   private readonly running = new Map<string, Running>();
   private readonly canceled = new Set<string>();
+  private launcher?: ChildProcess;
+  private closed = false;
 
   constructor(private readonly sink: UpdateSink, private readonly concurrency = 2) {}
+
+  /** Pid of the launcher process (tests: jobs are its children, not the server's). */
+  launcherPid(): number | undefined {
+    return this.ensureLauncher().pid;
+  }
+
+  private ensureLauncher(): ChildProcess {
+    if (this.launcher && this.launcher.connected) return this.launcher;
+    const l = fork(launcherPath(), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [], serialization: "json" });
+    l.on("message", (m: LauncherMessage) => this.onLauncher(m));
+    l.on("exit", () => {
+      if (this.launcher === l) this.launcher = undefined;
+      if (!this.closed) this.launcherGone();
+    });
+    l.on("error", () => {});
+    this.launcher = l;
+    return l;
+  }
+
+  /**
+   * The launcher died (killed by an operator, out of memory): jobs it started keep running in
+   * their own process groups and are watched by pid; jobs whose start was not confirmed are
+   * launched again.
+   */
+  private launcherGone(): void {
+    for (const [jobId, r] of this.running) {
+      if (r.timer) continue;
+      if (r.pid === undefined) {
+        this.running.delete(jobId);
+        this.queue.unshift(r.spec);
+      } else this.watch(jobId, r);
+    }
+    this.pump();
+  }
+
+  private onLauncher(m: LauncherMessage): void {
+    const r = this.running.get(m.jobId);
+    if (!r) return;
+    switch (m.op) {
+      case "started":
+        r.pid = m.pid;
+        r.start = m.start;
+        this.sink(m.jobId, { phase: "EXECUTING", ref: JSON.stringify({ pid: m.pid, start: m.start }) });
+        // Aborted while the launcher was starting it.
+        if (this.canceled.has(m.jobId)) this.kill(m.pid);
+        return;
+      case "failed":
+        this.running.delete(m.jobId);
+        this.canceled.delete(m.jobId);
+        this.sink(m.jobId, { phase: "ERROR", message: m.message });
+        this.pump();
+        return;
+      case "exit":
+        if (r.timer) return;
+        this.running.delete(m.jobId);
+        this.finish(m.jobId, r.spec.workDir, m.code, m.signal);
+        this.pump();
+        return;
+    }
+  }
 
   async submit(spec: LaunchSpec): Promise<void> {
     this.sink(spec.jobId, { phase: "QUEUED" });
@@ -51,38 +131,15 @@ export class LocalExecutor implements Executor {
   }
 
   private launch(spec: LaunchSpec): void {
-    const wrapper = join(spec.workDir, ".uws-run.sh");
-    writeFileSync(wrapper, WRAPPER_SCRIPT, { mode: 0o700 });
-    const out = openSync(join(spec.workDir, "stdout"), "a");
-    const err = openSync(join(spec.workDir, "stderr"), "a");
-    let child;
-    try {
-      child = spawn("/bin/sh", [wrapper, ...spec.argv], {
-        cwd: spec.workDir,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", LANG: "C.UTF-8", ...spec.env },
-        // Own process group: abort kills the job and everything it started; it also survives a
-        // server crash so a restart can track it again.
-        detached: true,
-        stdio: ["ignore", out, err],
-      });
-    } finally {
-      closeSync(out);
-      closeSync(err);
-    }
-    const pid = child.pid;
-    if (pid === undefined) {
-      child.on("error", () => {});
-      this.sink(spec.jobId, { phase: "ERROR", message: `could not start ${spec.argv[0]}` });
-      this.pump();
-      return;
-    }
-    child.unref();
-    this.running.set(spec.jobId, { pid });
-    this.sink(spec.jobId, { phase: "EXECUTING", ref: JSON.stringify({ pid, start: procStart(pid) }) });
-    child.on("exit", (code, signal) => {
-      this.running.delete(spec.jobId);
-      this.finish(spec.jobId, spec.workDir, code, signal);
-      this.pump();
+    this.running.set(spec.jobId, { spec });
+    this.ensureLauncher().send({
+      op: "spawn",
+      jobId: spec.jobId,
+      argv: spec.argv,
+      cwd: spec.workDir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", LANG: "C.UTF-8", ...spec.env },
+      wrapper: join(spec.workDir, ".uws-run.sh"),
+      wrapperText: WRAPPER_SCRIPT,
     });
   }
 
@@ -94,16 +151,7 @@ export class LocalExecutor implements Executor {
     else this.sink(jobId, { phase: "ERROR", message: `the command was killed by ${signal ?? "a signal"}` });
   }
 
-  async cancel(jobId: string, ref: string | null): Promise<void> {
-    const qi = this.queue.findIndex((s) => s.jobId === jobId);
-    if (qi >= 0) {
-      this.queue.splice(qi, 1);
-      return;
-    }
-    const r = this.running.get(jobId);
-    const pid = r?.pid ?? (ref ? (JSON.parse(ref).pid as number) : undefined);
-    if (!pid) return;
-    if (r) this.canceled.add(jobId);
+  private kill(pid: number): void {
     try {
       process.kill(-pid, "SIGTERM");
     } catch {
@@ -119,6 +167,31 @@ export class LocalExecutor implements Executor {
     }, 2000).unref();
   }
 
+  async cancel(jobId: string, ref: string | null): Promise<void> {
+    const qi = this.queue.findIndex((s) => s.jobId === jobId);
+    if (qi >= 0) {
+      this.queue.splice(qi, 1);
+      return;
+    }
+    const r = this.running.get(jobId);
+    if (r) this.canceled.add(jobId);
+    const pid = r ? r.pid : ref ? (JSON.parse(ref).pid as number) : undefined;
+    // Still starting: killed as soon as the launcher reports its pid.
+    if (pid) this.kill(pid);
+  }
+
+  /** Watches a job that is not (or no longer) the launcher's child until its pid goes. */
+  private watch(jobId: string, r: Running): void {
+    const alive = () => r.start !== null && r.start !== undefined && procStart(r.pid!) === r.start;
+    r.timer = setInterval(() => {
+      if (alive()) return;
+      clearInterval(r.timer);
+      this.running.delete(jobId);
+      this.finish(jobId, r.spec.workDir, readExitStatus(r.spec.workDir), null);
+      this.pump();
+    }, 250);
+  }
+
   async reattach(jobId: string, ref: string | null, workDir: string, spec: () => LaunchSpec): Promise<void> {
     if (!ref) {
       // Queued but never started before the restart: queue it again.
@@ -127,8 +200,7 @@ export class LocalExecutor implements Executor {
       return;
     }
     const { pid, start } = JSON.parse(ref) as { pid: number; start: string | null };
-    const alive = () => start !== null && procStart(pid) === start;
-    if (!alive()) {
+    if (start === null || procStart(pid) !== start) {
       const status = readExitStatus(workDir);
       if (status === 0) this.sink(jobId, { phase: "COMPLETED" });
       else if (status !== null) this.sink(jobId, { phase: "ERROR", message: `the command exited with status ${status} while the server was down` });
@@ -136,19 +208,21 @@ export class LocalExecutor implements Executor {
       return;
     }
     // Not our child any more: watch the pid until it goes, then read the status file.
-    const entry: Running = { pid };
+    const entry: Running = { spec: { jobId, workDir, argv: [], env: {}, cpus: 0, memoryMb: 0, durationSec: 0 }, pid, start };
     this.running.set(jobId, entry);
-    entry.timer = setInterval(() => {
-      if (alive()) return;
-      clearInterval(entry.timer);
-      this.running.delete(jobId);
-      this.finish(jobId, workDir, readExitStatus(workDir), null);
-      this.pump();
-    }, 250);
+    this.watch(jobId, entry);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const r of this.running.values()) if (r.timer) clearInterval(r.timer);
     this.queue.length = 0;
+    const l = this.launcher;
+    this.launcher = undefined;
+    if (l && l.exitCode === null && l.signalCode === null) {
+      const gone = new Promise((res) => l.once("exit", res));
+      l.disconnect();
+      await gone;
+    }
   }
 }

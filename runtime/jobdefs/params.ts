@@ -15,7 +15,53 @@ export class ParamError extends Error {}
 const BAD_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/u;
 const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const MAX_VALUE = 65536;
+
+/**
+ * An int parameter: an integer a 64-bit float keeps exactly (|n| ≤ 2^53 − 1), since the value
+ * reaches the job as text but is compared, and shown in JSON, as a number. Returns the number or
+ * the reason it is refused.
+ */
+export function parseExactInt(value: string): number | string {
+  const t = value.trim();
+  if (!INT_RE.test(t)) return `must be an integer, got '${value}'`;
+  const big = BigInt(t);
+  if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < -BigInt(Number.MAX_SAFE_INTEGER))
+    return `must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (kept exactly), got '${value}'`;
+  return Number(big);
+}
+
+/** Decimal digits and exponent of a finite decimal numeral: "-0.0120e3" → { neg, digits "12", exp 0 }. */
+function decimal(t: string): { neg: boolean; digits: string; exp: number } {
+  const m = /^([+-]?)(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$/.exec(t)!;
+  const int = m[2] ?? "";
+  const frac = m[3] ?? "";
+  let digits = (int + frac).replace(/^0+/, "");
+  let exp = Number(m[4] ?? 0) - frac.length;
+  const trailing = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - trailing);
+  exp += trailing;
+  return { neg: m[1] === "-", digits, exp: digits ? exp : 0 };
+}
+
+/**
+ * A float parameter: a decimal number that a 64-bit float keeps exactly as written, i.e. the
+ * float nearest to it prints back as the same number. Refused: overflow (1e999), underflow to 0 or
+ * to a subnormal (1e-400), and more digits than a float keeps (0.1000000000000000000001).
+ */
+export function parseExactFloat(value: string): number | string {
+  const t = value.trim();
+  if (!FLOAT_RE.test(t)) return `must be a number, got '${value}'`;
+  const n = Number(t);
+  if (!Number.isFinite(n)) return `is outside the range of a 64-bit float (about ±1.8e308), got '${value}'`;
+  const a = decimal(t);
+  const b = decimal(n.toExponential().replace(/^-?/, (x) => x));
+  if (a.digits !== b.digits || a.exp !== b.exp || (a.digits !== "" && a.neg !== b.neg))
+    return a.digits !== "" && n === 0
+      ? `is too close to 0 for a 64-bit float, got '${value}'`
+      : `has more precision than a 64-bit float keeps (it would become ${n}), got '${value}'`;
+  if (n !== 0 && Math.abs(n) < 2.2250738585072014e-308) return `is too close to 0 for a 64-bit float (below 2.2e-308), got '${value}'`;
+  return n;
+}
 
 export function findParam(def: JobDefinition, name: string): ParamSpec | undefined {
   const lower = name.toLowerCase();
@@ -27,19 +73,18 @@ export function checkValue(def: JobDefinition, p: ParamSpec, value: string): str
   const bad = (rule: string): never => {
     throw new ParamError(`parameter '${p.name}' of '${def.name}': ${rule}`);
   };
-  if (value.length > MAX_VALUE) bad(`value longer than ${MAX_VALUE} characters`);
   if (BAD_CHARS.test(value)) bad("control characters are not allowed");
   switch (p.type) {
     case "int": {
-      if (!INT_RE.test(value.trim())) bad(`must be an integer, got '${value}'`);
-      const n = Number(value);
+      const n = parseExactInt(value);
+      if (typeof n === "string") return bad(n);
       if (p.min !== undefined && n < p.min) bad(`must be ≥ ${p.min}, got ${n}`);
       if (p.max !== undefined && n > p.max) bad(`must be ≤ ${p.max}, got ${n}`);
       return String(n);
     }
     case "float": {
-      if (!FLOAT_RE.test(value.trim())) bad(`must be a number, got '${value}'`);
-      const n = Number(value);
+      const n = parseExactFloat(value);
+      if (typeof n === "string") return bad(n);
       if (p.min !== undefined && n < p.min) bad(`must be ≥ ${p.min}, got ${n}`);
       if (p.max !== undefined && n > p.max) bad(`must be ≤ ${p.max}, got ${n}`);
       return value.trim();

@@ -43,6 +43,8 @@ export function newJobId(): string {
 }
 
 type Waiter = (job: Job | undefined) => void;
+/** Start and end times an executor knows better than the moment the server learnt of them. */
+type Times = Pick<ExecUpdate, "startedAt" | "endedAt">;
 
 export class JobService {
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -174,23 +176,24 @@ export class JobService {
         return;
       case "EXECUTING":
         if (job.phase !== "EXECUTING") {
-          const started = job.started ?? Date.now();
+          // The executor's own record (Slurm accounting) when it has one, not when we noticed.
+          const started = u.startedAt ?? job.started ?? Date.now();
           this.transition(jobId, "EXECUTING", started);
           this.armOverrun(jobId, job.duration, started);
         }
         return;
       case "COMPLETED":
-        return this.finishJob(jobId, "COMPLETED", null);
+        return this.finishJob(jobId, "COMPLETED", null, u);
       case "ABORTED":
-        return this.finishJob(jobId, "ABORTED", u.message ?? null);
+        return this.finishJob(jobId, "ABORTED", u.message ?? null, u);
       case "ERROR":
-        return this.fail(jobId, u.message ?? "the job failed");
+        return this.fail(jobId, u.message ?? "the job failed", u);
     }
   };
 
-  private fail(jobId: string, message: string): void {
+  private fail(jobId: string, message: string, times: Times = {}): void {
     const said = this.lastStderrLine(jobId);
-    this.finishJob(jobId, "ERROR", said ? `${message}: ${said}` : message);
+    this.finishJob(jobId, "ERROR", said ? `${message}: ${said}` : message, times);
   }
 
   /** The job's own last word on stderr (a workflow's "no spectrum could be converted"), bounded. */
@@ -216,12 +219,19 @@ export class JobService {
     this.notify(jobId);
   }
 
-  private finishJob(jobId: string, phase: "COMPLETED" | "ERROR" | "ABORTED", message: string | null): void {
+  /**
+   * The final phase, with the executor's start and end times when it has them (a Slurm job that
+   * went QUEUED → COMPLETED between two polls still gets its real start time). A message is kept
+   * for ERROR (fatal) and for an ABORTED job the server or Slurm aborted (transient: the reason,
+   * e.g. its execution duration ran out); a client's own ABORT has none.
+   */
+  private finishJob(jobId: string, phase: "COMPLETED" | "ERROR" | "ABORTED", message: string | null, times: Times = {}): void {
     this.clearOverrun(jobId);
     const job = this.db.get(jobId);
     if (!job) return;
+    if (job.started === null && times.startedAt !== undefined) this.db.setPhase(jobId, job.phase, times.startedAt);
     const results = this.collectResults(job);
-    const ended = Date.now();
+    const ended = times.endedAt ?? Date.now();
     for (const hook of this.finalHooks) {
       try {
         hook(job, { phase, ended, error: phase === "ERROR" ? message : null }, results);
@@ -229,7 +239,7 @@ export class JobService {
         this.opts.log?.("final-phase hook failed", { jobId, err: (e as Error).message });
       }
     }
-    this.db.finish(jobId, phase, ended, results, phase === "ERROR" ? message : null, phase === "ERROR" ? "fatal" : null);
+    this.db.finish(jobId, phase, ended, results, message, message === null ? null : phase === "ERROR" ? "fatal" : "transient");
     this.notify(jobId);
   }
 

@@ -1,12 +1,15 @@
 // What every route plugin shares: the one `app.uws` decoration (service, configuration) and the
 // small request helpers built on it (links, loading a job the caller may see, 303 answers).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hostname } from "node:os";
 import type { ServerConfig } from "../config.js";
+import type { ConnectionGuard } from "../connections.js";
 import type { JobDefinition } from "../jobdefs/definition.js";
 import { UwsError, type JobService } from "../jobs/service.js";
 import type { Principal } from "../auth/principal.js";
 import type { Job } from "../store/jobs-db.js";
 import type { Hrefs } from "../uws/xml.js";
+import type { InputLimits } from "../uws/input.js";
 
 /** The decoration every plugin reads: `app.uws`. */
 export interface Uws {
@@ -16,6 +19,10 @@ export interface Uws {
   reconciled: number;
   /** Key of the per-job callback secrets. */
   callbackKey: Buffer;
+  /** Connection bounds in force, with counts of what they closed. */
+  connections: ConnectionGuard;
+  /** Base of every link (see baseUrl). */
+  baseUrl(): string;
 }
 
 declare module "fastify" {
@@ -27,12 +34,32 @@ declare module "fastify" {
   }
 }
 
+/** The input limits of the configuration, for readInput/readQuery. */
+export function inputLimits(c: ServerConfig): InputLimits {
+  return { fileMb: c.uploadLimitMb, valueBytes: Math.floor(c.limits.valueKb * 1024), fields: c.limits.fields };
+}
+
 export const XML = "text/xml; charset=utf-8";
 export const TEXT = "text/plain; charset=utf-8";
 
-/** Absolute links: the configured public URL, else the request's own scheme and Host. */
-export function links(app: FastifyInstance, req: FastifyRequest) {
-  const base = app.uws.config.publicUrl ?? `${req.protocol}://${req.headers.host ?? "localhost"}`;
+/**
+ * The base of every link and 303 Location: the configured public URL, else the address the server
+ * listens on (the host's name when it listens on every address). Never the client's Host header:
+ * a forged Host would otherwise steer Locations and hrefs (and, behind a cache, other clients).
+ */
+export function baseUrl(app: FastifyInstance, c: ServerConfig): string {
+  if (c.publicUrl) return c.publicUrl;
+  const a = app.server.address();
+  const port = a && typeof a === "object" ? a.port : c.port;
+  let host = a && typeof a === "object" ? a.address : c.host;
+  if (host === "0.0.0.0" || host === "::") host = hostname();
+  else if (host.includes(":")) host = `[${host}]`;
+  return `http://${host}:${port}`;
+}
+
+/** Absolute links under baseUrl. */
+export function links(app: FastifyInstance, _req?: FastifyRequest) {
+  const base = app.uws.baseUrl();
   const list = (def: string) => `${base}/uws/${encodeURIComponent(def)}`;
   const job = (j: { definition: string; id: string }) => `${list(j.definition)}/${encodeURIComponent(j.id)}`;
   const hrefs = (j: Job): Hrefs => {

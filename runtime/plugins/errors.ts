@@ -1,10 +1,30 @@
-// One error handler for the whole app: UWS, parameter and auth errors answer their status with a
-// plain-text message; anything else is a 500 (logged, never shown).
+// One error handler and one not-found handler for the whole app, so every error answers the same
+// way: its status and a plain-text message naming the field, limit or resource at fault (and the
+// setting that changes a limit). UWS, parameter and auth errors carry their own message; Fastify's
+// own client errors are reworded; anything else is a 500 (logged, never shown). A path that exists
+// with other methods answers 405 with Allow.
 import type { FastifyInstance } from "fastify";
 import { AuthError } from "../auth/principal.js";
 import { ParamError } from "../jobdefs/params.js";
 import { UwsError } from "../jobs/service.js";
 import { TEXT } from "./context.js";
+
+/** Messages for Fastify's own client errors. */
+function fastifyMessage(app: FastifyInstance, err: { code?: string; message: string }): string {
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return `body: larger than the limit of ${app.uws.config.limits.bodyKb} KiB (limits.bodyKb / --body-limit-kb; files go as multipart/form-data, up to uploadLimitMb)`;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return `Content-Type: not accepted here (${err.message}); send application/x-www-form-urlencoded, multipart/form-data or application/json`;
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return `body: ${err.message}`;
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return "Content-Length: does not match the body";
+    default:
+      return err.message;
+  }
+}
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: any, req, reply) => {
@@ -16,6 +36,25 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     const status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, "request failed");
-    return reply.code(status).type(TEXT).send((status === 500 ? "internal error" : err.message) + "\n");
+    return reply.code(status).type(TEXT).send((status === 500 ? "internal error" : fastifyMessage(app, err)) + "\n");
+  });
+
+  // Every route's path and methods, for 405 (HEAD comes with GET).
+  const routes: Array<{ re: RegExp; methods: Set<string> }> = [];
+  app.addHook("onRoute", (r) => {
+    const re = new RegExp("^" + r.url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]\w*/g, "[^/]+") + "/?$");
+    let entry = routes.find((x) => x.re.source === re.source);
+    if (!entry) routes.push((entry = { re, methods: new Set() }));
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) entry.methods.add(m);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0]!;
+    const allowed = new Set<string>();
+    for (const r of routes) if (r.re.test(path)) for (const m of r.methods) allowed.add(m);
+    if (allowed.size) {
+      const allow = [...allowed].sort().join(", ");
+      return reply.code(405).header("allow", allow).type(TEXT).send(`method ${req.method} is not allowed on ${path}; allowed: ${allow}\n`);
+    }
+    return reply.code(404).type(TEXT).send(`no resource at ${path}; the job lists are under /uws (GET /uws lists the definitions)\n`);
   });
 }

@@ -4,30 +4,29 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { UwsError } from "../jobs/service.js";
-import { one, parseFutureTime, parseNonNegInt, readInput } from "../uws/input.js";
+import { one, parseFutureTime, parseNonNegInt, parseWord, readInput } from "../uws/input.js";
 import { iso } from "../uws/time.js";
-import { links, loadJob, seeOther, text } from "./context.js";
+import { inputLimits, links, loadJob, seeOther, text } from "./context.js";
 
 export async function jobAttributesPlugin(app: FastifyInstance): Promise<void> {
-  const { service } = app.uws;
+  const { service, config } = app.uws;
+  const limits = inputLimits(config);
 
   app.get("/uws/:def/:id/phase", async (req, reply) => text(reply, loadJob(app, req).job.phase));
   app.post("/uws/:def/:id/phase", async (req, reply) => {
     const { job } = loadJob(app, req);
-    const input = await readInput(req, undefined, undefined);
+    const input = await readInput(req, undefined, undefined, limits);
     const v = one(input, "PHASE");
     if (v === undefined) throw new UwsError(400, "PHASE is required (RUN or ABORT)");
-    const up = v.trim().toUpperCase();
-    if (up === "RUN") await service.run(job);
-    else if (up === "ABORT") await service.abort(job);
-    else throw new UwsError(400, `PHASE: '${v}' is not RUN or ABORT`);
+    if (parseWord(v, ["RUN", "ABORT"] as const, "PHASE") === "RUN") await service.run(job);
+    else await service.abort(job);
     return seeOther(reply, links(app, req).job(job));
   });
 
   app.get("/uws/:def/:id/executionduration", async (req, reply) => text(reply, String(loadJob(app, req).job.duration)));
   app.post("/uws/:def/:id/executionduration", async (req, reply) => {
     const { job } = loadJob(app, req);
-    const v = one(await readInput(req, undefined, undefined), "EXECUTIONDURATION");
+    const v = one(await readInput(req, undefined, undefined, limits), "EXECUTIONDURATION");
     if (v === undefined) throw new UwsError(400, "EXECUTIONDURATION is required (seconds, 0 = unlimited)");
     service.setDuration(job, parseNonNegInt(v, "EXECUTIONDURATION"));
     return seeOther(reply, links(app, req).job(job));
@@ -39,7 +38,7 @@ export async function jobAttributesPlugin(app: FastifyInstance): Promise<void> {
   });
   app.post("/uws/:def/:id/destruction", async (req, reply) => {
     const { job } = loadJob(app, req);
-    const v = one(await readInput(req, undefined, undefined), "DESTRUCTION");
+    const v = one(await readInput(req, undefined, undefined, limits), "DESTRUCTION");
     if (v === undefined) throw new UwsError(400, "DESTRUCTION is required (ISO 8601, e.g. 2030-01-01T00:00:00Z)");
     service.setDestruction(job, parseFutureTime(v, "DESTRUCTION"));
     return seeOther(reply, links(app, req).job(job));
@@ -53,7 +52,7 @@ export async function jobAttributesPlugin(app: FastifyInstance): Promise<void> {
 
   app.get("/uws/:def/:id/error", async (req, reply) => {
     const { job } = loadJob(app, req);
-    if (job.phase !== "ERROR") throw new UwsError(404, `job '${job.id}' has no error (phase ${job.phase})`);
+    if (job.phase !== "ERROR" && job.error === null) throw new UwsError(404, `job '${job.id}' has no error (phase ${job.phase})`);
     let detail = `${job.error ?? "job failed"}\n`;
     try {
       // The tail of the job's stderr helps the user; it is their own job's output.

@@ -3,17 +3,18 @@ import { rmSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { resolveParams } from "../jobdefs/params.js";
 import { UwsError, newJobId } from "../jobs/service.js";
-import { one, parseFutureTime, parseNonNegInt, parsePhase, parseTime, queryPairs, readInput, splitControls } from "../uws/input.js";
+import { one, parseFutureTime, parseRunId, parseWord, parseNonNegInt, parsePhase, parseTime, readInput, readQuery } from "../uws/input.js";
 import { iso } from "../uws/time.js";
 import { jobsXml } from "../uws/xml.js";
-import { definitionOf, links, seeOther, wantsJson, XML } from "./context.js";
+import { definitionOf, inputLimits, links, seeOther, wantsJson, XML } from "./context.js";
 
 export async function jobListPlugin(app: FastifyInstance): Promise<void> {
   const { service, config } = app.uws;
+  const limits = inputLimits(config);
 
   app.get("/uws/:def", async (req, reply) => {
     const def = definitionOf(app, req);
-    const input = splitControls(queryPairs(req.url));
+    const input = readQuery(req.url, limits);
     const phases = (input.controls.get("PHASE") ?? []).map((v) => parsePhase(v));
     const afterRaw = one(input, "AFTER");
     const lastRaw = one(input, "LAST");
@@ -34,14 +35,15 @@ export async function jobListPlugin(app: FastifyInstance): Promise<void> {
     const dir = service.jobDir(id);
     let created = false;
     try {
-      const input = await readInput(req, def, dir, { fileMb: config.uploadLimitMb });
+      const input = await readInput(req, def, dir, limits);
       const phase = one(input, "PHASE");
-      if (phase !== undefined && phase.toUpperCase() !== "RUN") throw new UwsError(400, `PHASE: only RUN is allowed when creating a job, got '${phase}'`);
+      // Same word parser as /phase: blanks around it and any case are accepted.
+      if (phase !== undefined) parseWord(phase, ["RUN"] as const, "PHASE (only RUN when creating a job)");
       if (input.controls.has("ACTION")) throw new UwsError(400, "ACTION is not allowed when creating a job");
       const dRaw = one(input, "EXECUTIONDURATION");
       const xRaw = one(input, "DESTRUCTION");
       const runId = one(input, "RUNID");
-      if (runId !== undefined && (runId.length > 256 || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(runId))) throw new UwsError(400, "RUNID: at most 256 characters, no control characters");
+      if (runId !== undefined) parseRunId(runId);
       const params = resolveParams(def, [], input.params, input.uploads);
       input.commit();
       const job = await service.create(def, req.principal.owner, params, {

@@ -3,18 +3,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { UwsError } from "../jobs/service.js";
 import type { Phase } from "../store/jobs-db.js";
-import { one, parseNonNegInt, parsePhase, queryPairs, readInput, splitControls } from "../uws/input.js";
+import { one, parseNonNegInt, parsePhase, parseWord, readInput, readQuery } from "../uws/input.js";
 import { jobJson, jobXml } from "../uws/xml.js";
-import { links, loadJob, seeOther, wantsJson, XML } from "./context.js";
+import { inputLimits, links, loadJob, seeOther, wantsJson, XML } from "./context.js";
 
 const WAITABLE: Phase[] = ["PENDING", "QUEUED", "EXECUTING"];
 
 export async function jobPlugin(app: FastifyInstance): Promise<void> {
   const { service, config } = app.uws;
+  const limits = inputLimits(config);
 
   app.get("/uws/:def/:id", async (req, reply) => {
     let { job } = loadJob(app, req);
-    const input = splitControls(queryPairs(req.url));
+    const input = readQuery(req.url, limits);
     const waitRaw = one(input, "WAIT");
     if (waitRaw !== undefined) {
       // Any wait longer than the server's maximum means the maximum, however large the number.
@@ -46,10 +47,10 @@ export async function jobPlugin(app: FastifyInstance): Promise<void> {
   app.delete("/uws/:def/:id", deleteJob);
   app.post("/uws/:def/:id", async (req, reply) => {
     loadJob(app, req);
-    const input = await readInput(req, undefined, undefined);
+    const input = await readInput(req, undefined, undefined, limits);
     const action = one(input, "ACTION");
     if (action === undefined) throw new UwsError(400, "POST on a job needs ACTION=DELETE");
-    if (action.toUpperCase() !== "DELETE") throw new UwsError(400, `ACTION: unknown action '${action}' (only DELETE)`);
+    parseWord(action, ["DELETE"] as const, "ACTION");
     return deleteJob(req, reply);
   });
 }

@@ -5,11 +5,12 @@ import { resolveParams, uploadPath } from "../jobdefs/params.js";
 import { UwsError } from "../jobs/service.js";
 import { readInput } from "../uws/input.js";
 import { parametersXml } from "../uws/xml.js";
-import { links, loadJob, seeOther, text, wantsJson, XML } from "./context.js";
+import { inputLimits, links, loadJob, seeOther, text, wantsJson, XML } from "./context.js";
 import { sendFile } from "./send-file.js";
 
 export async function parametersPlugin(app: FastifyInstance): Promise<void> {
   const { service, config } = app.uws;
+  const limits = inputLimits(config);
 
   app.get("/uws/:def/:id/parameters", async (req, reply) => {
     const { job } = loadJob(app, req);
@@ -31,7 +32,7 @@ export async function parametersPlugin(app: FastifyInstance): Promise<void> {
       if (req.isMultipart()) for await (const part of req.parts()) if (part.type === "file") part.file.resume();
       throw new UwsError(403, `parameters can only change while the job is PENDING (it is ${job.phase})`);
     }
-    const input = await readInput(req, def, service.jobDir(job.id), { fileMb: config.uploadLimitMb });
+    const input = await readInput(req, def, service.jobDir(job.id), limits);
     try {
       if (input.controls.size) throw new UwsError(400, `control parameters (${[...input.controls.keys()].join(", ")}) do not belong in /parameters`);
       const params = resolveParams(def, job.params, input.params, input.uploads);

@@ -11,6 +11,7 @@ import { findParam, uploadPath, type ParamValue } from "../jobdefs/params.js";
 import { PHASES, type Phase } from "../store/jobs-db.js";
 import { UwsError } from "../jobs/service.js";
 import { parseIso } from "./time.js";
+import { XML_ILLEGAL, xmlIllegalChar } from "./xml.js";
 
 export const CONTROL_NAMES = ["PHASE", "ACTION", "DESTRUCTION", "EXECUTIONDURATION", "WAIT", "AFTER", "LAST", "RUNID"];
 
@@ -27,9 +28,24 @@ export interface Input {
   discard(): void;
 }
 
-/** Limits of multipart uploads, for the messages. */
-export interface UploadLimits {
+/** Size limits of request input, with the setting that changes each (for the messages). */
+export interface InputLimits {
+  /** Largest uploaded file, MB (uploadLimitMb / --upload-limit-mb). */
   fileMb: number;
+  /** Largest value of one field, bytes (limits.valueKb / --value-limit-kb). */
+  valueBytes: number;
+  /** Most fields per request (limits.fields / --field-limit). */
+  fields: number;
+}
+
+export const VALUE_SETTING = "limits.valueKb / --value-limit-kb";
+export const FIELDS_SETTING = "limits.fields / --field-limit";
+export const FILE_SETTING = "uploadLimitMb / --upload-limit-mb";
+
+/** Names the field in messages: its name quoted, with any character XML cannot carry shown as U+XXXX. */
+export function fieldLabel(name: string): string {
+  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  return `'${shown.replace(new RegExp(XML_ILLEGAL.source, "gu"), (c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`)}'`;
 }
 
 export function queryPairs(url: string): Array<[string, string]> {
@@ -53,11 +69,50 @@ export function splitControls(pairs: Array<[string, string]>): Input {
   return { controls, params, uploads: [], commit: NOTHING, discard: NOTHING };
 }
 
+/** The query string's fields, checked like any other input. */
+export function readQuery(url: string, limits: InputLimits): Input {
+  const pairs = queryPairs(url);
+  checkFields(pairs, limits);
+  return splitControls(pairs);
+}
+
 /**
- * Query pairs, then body pairs (form or multipart). Files are staged in <jobDir>/uploads/ and land
- * at <jobDir>/uploads/<param> on commit().
+ * The one check every field passes, whatever carried it (query, form, JSON, multipart): a name
+ * and a value XML can carry, a value within the value limit, and not too many fields.
  */
-export async function readInput(req: FastifyRequest, def: JobDefinition | undefined, jobDir: string | undefined, limits?: UploadLimits): Promise<Input> {
+export function checkFields(pairs: Array<[string, string]>, limits: InputLimits): void {
+  if (pairs.length > limits.fields) throw new UwsError(413, `too many fields: ${pairs.length} given, the limit is ${limits.fields} (${FIELDS_SETTING})`);
+  for (const [k, v] of pairs) {
+    const badName = xmlIllegalChar(k);
+    if (badName) throw new UwsError(400, `field name ${fieldLabel(k)}: contains ${badName}, a character XML cannot carry`);
+    if (k.length > 256) throw new UwsError(400, `field name ${fieldLabel(k)}: longer than 256 characters`);
+    const bytes = Buffer.byteLength(v);
+    if (bytes > limits.valueBytes) throw new UwsError(413, `${fieldLabel(k)}: value of ${bytes} bytes is over the limit of ${limits.valueBytes} bytes (${VALUE_SETTING})`);
+    const badValue = xmlIllegalChar(v);
+    if (badValue) throw new UwsError(400, `${fieldLabel(k)}: the value contains ${badValue}, a character XML cannot carry`);
+  }
+}
+
+/**
+ * A JSON body is a list of [name, value] pairs of strings — the same fields a form carries.
+ * Numbers must be sent as strings: JSON.parse would already have rounded them.
+ */
+function jsonPairs(body: unknown): Array<[string, string]> {
+  if (!Array.isArray(body)) throw new UwsError(400, "body: send parameters as application/x-www-form-urlencoded or multipart/form-data, or as JSON: a list of [name, value] pairs of strings, e.g. [[\"PHASE\", \"RUN\"]]");
+  return body.map((e, i) => {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== "string")
+      throw new UwsError(400, `JSON body: element ${i} must be a [name, value] pair of strings, got ${JSON.stringify(e)?.slice(0, 80) ?? String(e)}`);
+    if (typeof e[1] !== "string")
+      throw new UwsError(400, `${fieldLabel(e[0])} (JSON body element ${i}): the value must be a string (send numbers as strings, so they are kept exactly), got ${typeof e[1] === "object" ? (e[1] === null ? "null" : Array.isArray(e[1]) ? "a list" : "an object") : typeof e[1]}`);
+    return [e[0], e[1]] as [string, string];
+  });
+}
+
+/**
+ * Query pairs, then body pairs (form, JSON or multipart), all through checkFields. Files are
+ * staged in <jobDir>/uploads/ and land at <jobDir>/uploads/<param> on commit().
+ */
+export async function readInput(req: FastifyRequest, def: JobDefinition | undefined, jobDir: string | undefined, limits: InputLimits): Promise<Input> {
   const pairs = queryPairs(req.url);
   const uploads: ParamValue[] = [];
   const staged: Array<[string, string]> = [];
@@ -69,13 +124,15 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
     if (req.isMultipart()) {
       for await (const part of req.parts()) {
         if (part.type === "field") {
+          if (part.valueTruncated) throw new UwsError(413, `${fieldLabel(part.fieldname)}: value over the limit of ${limits.valueBytes} bytes (${VALUE_SETTING})`);
+          if (part.fieldnameTruncated) throw new UwsError(400, `field name ${fieldLabel(part.fieldname)}: too long`);
           pairs.push([part.fieldname, String(part.value)]);
           continue;
         }
         const p = def ? findParam(def, part.fieldname) : undefined;
         if (!def || !jobDir || !p || p.type !== "file") {
           part.file.resume();
-          throw new UwsError(400, `'${part.fieldname}' is not a file parameter${def ? ` of '${def.name}'` : ""}`);
+          throw new UwsError(400, `${fieldLabel(part.fieldname)} is not a file parameter${def ? ` of '${def.name}'` : ""}`);
         }
         if (uploads.some((u) => u.name === p.name)) {
           part.file.resume();
@@ -85,23 +142,20 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
         const tmp = join(jobDir, "uploads", `.${p.name}.${randomBytes(6).toString("hex")}.part`);
         staged.push([tmp, join(jobDir, uploadPath(p.name))]);
         await pipeline(part.file, createWriteStream(tmp, { mode: 0o644 }));
-        if (part.file.truncated)
-          throw new UwsError(413, `upload '${p.name}' is larger than the server's upload limit of ${limits?.fileMb ?? "?"} MB (uploadLimitMb / --upload-limit-mb)`);
+        if (part.file.truncated) throw new UwsError(413, `upload '${p.name}' is larger than the server's upload limit of ${limits.fileMb} MB (${FILE_SETTING})`);
         // The client's file name is kept for display only; it never becomes a path.
         const shown = (part.filename ?? p.name).replace(/[^\w.@+-]/g, "_").slice(0, 200) || p.name;
         uploads.push({ name: p.name, value: shown, byReference: true });
       }
-    } else if (Array.isArray(req.body)) {
-      pairs.push(...(req.body as Array<[string, string]>));
+    } else if (typeof req.body === "string" && req.body !== "") {
+      throw new UwsError(400, "body: send parameters as application/x-www-form-urlencoded, multipart/form-data or a JSON list of [name, value] pairs");
     } else if (req.body !== undefined && req.body !== null && req.body !== "") {
-      throw new UwsError(400, "send parameters as application/x-www-form-urlencoded or multipart/form-data");
+      pairs.push(...(isFormBody(req.body) ? req.body.pairs : jsonPairs(req.body)));
     }
+    checkFields(pairs, limits);
   } catch (e) {
     discard();
-    // A body the multipart parser cannot read is the client's error, not the server's.
-    const status = (e as { statusCode?: unknown }).statusCode;
-    if (!(e instanceof UwsError) && !(typeof status === "number" && status < 500)) throw new UwsError(400, `malformed multipart/form-data body: ${(e as Error).message}`);
-    throw e;
+    throw multipartError(e, limits);
   }
   const input = splitControls(pairs);
   input.uploads = uploads;
@@ -111,6 +165,43 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
     staged.length = 0;
   };
   return input;
+}
+
+/** A form body, as the form parser leaves it: pairs in order (repeated names and case kept). */
+export interface FormBody {
+  form: true;
+  pairs: Array<[string, string]>;
+}
+export function isFormBody(b: unknown): b is FormBody {
+  return typeof b === "object" && b !== null && (b as FormBody).form === true;
+}
+
+/** Errors of the multipart reader, as the client's errors naming the limit and its setting. */
+function multipartError(e: unknown, limits: InputLimits): unknown {
+  if (e instanceof UwsError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (code === "FST_FIELDS_LIMIT" || code === "FST_PARTS_LIMIT") return new UwsError(413, `too many fields: the limit is ${limits.fields} (${FIELDS_SETTING})`);
+  if (code === "FST_FILES_LIMIT") return new UwsError(413, "too many files: at most 32 per request");
+  if (code === "FST_REQ_FILE_TOO_LARGE") return new UwsError(413, `an upload is larger than the server's upload limit of ${limits.fileMb} MB (${FILE_SETTING})`);
+  if (code === "FST_PROTO_VIOLATION") return new UwsError(400, "field name: a multipart field is named like an object property (__proto__, constructor, …)");
+  if (code === "FST_INVALID_JSON_FIELD_ERROR") return new UwsError(400, "body: a multipart field declared as application/json is not valid JSON");
+  // A body the multipart parser cannot read is the client's error, not the server's.
+  const status = (e as { statusCode?: unknown }).statusCode;
+  if (!(typeof status === "number" && status < 500)) return new UwsError(400, `body: malformed multipart/form-data: ${(e as Error).message}`);
+  return e;
+}
+
+/** A control word (PHASE=RUN, ACTION=DELETE): surrounding blanks ignored, any case. */
+export function parseWord<T extends string>(v: string, allowed: readonly T[], what: string): T {
+  const up = v.trim().toUpperCase() as T;
+  if (!allowed.includes(up)) throw new UwsError(400, `${what}: '${v}' is not ${allowed.length === 1 ? allowed[0] : `one of ${allowed.join(", ")}`}`);
+  return up;
+}
+
+/** RUNID: at most 256 characters (XML-illegal ones are refused with every field). */
+export function parseRunId(v: string): string {
+  if (v.length > 256) throw new UwsError(400, "RUNID: at most 256 characters");
+  return v;
 }
 
 export function one(input: Input, name: string): string | undefined {

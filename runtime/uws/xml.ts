@@ -6,9 +6,25 @@ import { iso } from "./time.js";
 const NS = `xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"`;
 const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n`;
 
+/**
+ * Characters XML 1.0 cannot carry at all (not even escaped): C0 controls other than tab, LF and
+ * CR, lone surrogates, U+FFFE and U+FFFF. Input refuses them (400 naming the field); output
+ * replaces any that slipped in earlier (rows written before the check, OIDC claims) with U+FFFD,
+ * so a document is always well-formed.
+ */
+export const XML_ILLEGAL = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const XML_ILLEGAL_ALL = new RegExp(XML_ILLEGAL.source, "gu");
+
+/** The first character XML cannot carry, as U+XXXX, or undefined. */
+export function xmlIllegalChar(s: string): string | undefined {
+  const m = XML_ILLEGAL.exec(s);
+  return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}` : undefined;
+}
+
 const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
 export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESC[c]!);
+  const e = s.replace(/[&<>"']/g, (c) => ESC[c]!);
+  return XML_ILLEGAL.test(e) ? e.replace(XML_ILLEGAL_ALL, "\uFFFD") : e;
 }
 
 function timeEl(name: string, ms: number | null): string {
@@ -69,7 +85,7 @@ export function jobXml(job: Job, h: Hrefs): string {
     timeEl("destruction", job.destruction) +
     `<uws:parameters>${parametersBody(job, h.param)}</uws:parameters>` +
     `<uws:results>${resultsBody(job.results, h.result)}</uws:results>` +
-    (job.phase === "ERROR"
+    (job.phase === "ERROR" || job.error !== null
       ? `<uws:errorSummary type="${job.errorType ?? "fatal"}" hasDetail="true"><uws:message>${esc(job.error ?? "job failed")}</uws:message></uws:errorSummary>`
       : "") +
     `</uws:job>\n`
@@ -99,6 +115,6 @@ export function jobJson(job: Job, h: Hrefs): unknown {
     destruction: job.destruction === null ? null : iso(job.destruction),
     parameters: Object.fromEntries(job.params.map((p) => [p.name, p.byReference ? h.param(p.name) : p.value])),
     results: job.results.map((r) => ({ id: r.id, href: h.result(r.id), size: r.size, mimeType: r.mimeType })),
-    errorSummary: job.phase === "ERROR" ? { type: job.errorType ?? "fatal", hasDetail: true, message: job.error ?? "job failed" } : null,
+    errorSummary: job.phase === "ERROR" || job.error !== null ? { type: job.errorType ?? "fatal", hasDetail: true, message: job.error ?? "job failed" } : null,
   };
 }
