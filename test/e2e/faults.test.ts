@@ -13,6 +13,7 @@ import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, phaseOf, result, submit, type Job } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
+import { waitFor } from "../harness/wait.js";
 
 const NAME = "e2e-faults";
 const home = mkdtempSync(join(tmpdir(), "uwsc-faults-"));
@@ -31,12 +32,12 @@ async function onHead(argv: string[]): Promise<string> {
 }
 
 async function waitPhase(job: Job, token: string, want: string, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs;
   let phase = "";
-  while ((phase = await phaseOf(job, token)) !== want) {
-    if (["COMPLETED", "ERROR", "ABORTED"].includes(phase) || Date.now() > deadline) throw new Error(`job ${job.id} is ${phase}, expected ${want}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(async () => {
+    phase = await phaseOf(job, token);
+    if (phase !== want && ["COMPLETED", "ERROR", "ABORTED"].includes(phase)) throw new Error(`job ${job.id} is ${phase}, expected ${want}`);
+    return phase === want;
+  }, { timeoutMs: limitMs, intervalMs: 200, what: () => `job ${job.id} is ${phase}, expected ${want}` });
 }
 
 describe("local cluster faults", () => {

@@ -11,6 +11,7 @@ import { destroyLocal, LocalTarget, type ProvisionedNode } from "../../stacks/lo
 import { ensureSecrets, ensureSshKey, readSecret } from "../../scripts/secrets/index.js";
 import { openTunnel, shq, SshPool, type SshHost } from "../../scripts/ssh/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
+import { waitFor } from "../harness/wait.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-ssh-"));
 
@@ -82,12 +83,9 @@ describe("ssh pool and secrets on local nodes", () => {
     const pid = (await pool.run(hosts[0]!, `nohup ${shq(process.execPath)} -e ${shq(server)} </dev/null >/dev/null 2>&1 & echo $!`, { timeoutMs: 10_000 })).trim();
     const tunnel = await openTunnel(pool, hosts[0]!, 18080);
     try {
-      let body = "";
       // The server may still be starting: retry, each attempt bounded.
-      for (let i = 0; i < 20 && !body; i++) {
-        body = await fetch(tunnel.url, { signal: AbortSignal.timeout(3000) }).then((r) => r.text(), () => "");
-        if (!body) await new Promise((r) => setTimeout(r, 100));
-      }
+      const body = await waitFor(() => fetch(tunnel.url, { signal: AbortSignal.timeout(3000) }).then((r) => r.text(), () => ""),
+        { timeoutMs: 20_000, intervalMs: 100, what: "the node's HTTP server to answer through the tunnel" });
       expect(body).toBe(`hello from ${cluster.head.name}`);
       await expect(fetch(`http://${hosts[0]!.host}:18080`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     } finally {

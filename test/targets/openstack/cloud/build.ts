@@ -7,7 +7,8 @@
 import {
   KEYPAIR_SUFFIX, qualifiedName, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
 } from "../../../../stacks/model/index.js";
-import { sleep, type OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
+import type { OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
+import { waitFor } from "../../../harness/wait.js";
 import { createKeypair, createServer, createServerGroup, getServer, listFlavors, type CreateServer } from "../../../../scripts/targets/openstack/cloud/compute.js";
 import { findImages } from "../../../../scripts/targets/openstack/cloud/image.js";
 import { addRouterInterface, create, list, setTags, type Network, type NeutronKind } from "../../../../scripts/targets/openstack/cloud/network.js";
@@ -146,15 +147,14 @@ async function findId(c: OpenStackClient, x: CloudRef): Promise<string> {
 }
 
 export async function waitActive(c: OpenStackClient, ids: string[], timeoutMs = 90_000): Promise<void> {
-  const t = Date.now() + timeoutMs;
+  const end = Date.now() + timeoutMs;
   for (const id of ids) {
-    for (;;) {
-      const s = await getServer(c, id);
-      if (s?.status === "ACTIVE") break;
-      if (s?.status === "ERROR") throw new Error(`server ${id} went to ERROR`);
-      if (Date.now() > t) throw new Error(`server ${id} still ${s?.status} after ${timeoutMs} ms`);
-      await sleep(300);
-    }
+    let status: string | undefined;
+    await waitFor(async () => {
+      status = (await getServer(c, id))?.status;
+      if (status === "ERROR") throw new Error(`server ${id} went to ERROR`);
+      return status === "ACTIVE";
+    }, { timeoutMs: Math.max(0, end - Date.now()), intervalMs: 300, what: () => `server ${id} to be ACTIVE (it is ${status})` });
   }
 }
 
