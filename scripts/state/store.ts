@@ -25,10 +25,6 @@ export class ClusterState {
     this.dir = join(root, name);
   }
 
-  exists(): boolean {
-    return existsSync(join(this.dir, "cluster.json"));
-  }
-
   /** The id and creation time, generated and saved the first time (so re-synth keeps the same tags). */
   identity(pinnedId?: string, now = new Date()): ClusterIdentity {
     const existing = this.readJson<ClusterIdentity>("cluster.json");

@@ -22,7 +22,6 @@ import { isAlive, procStartTime, run, signal, sleep, stopAll, waitGone, type Pro
 export { LocalRecord, RECORD_FILE, type RecordStore, type LocalRecordData } from "./record.js";
 export { nodeLayout, type NodeLayout } from "./layout.js";
 export { isAlive, type Proc } from "./sys.js";
-export { RUN_NETNS_MARK } from "./network.js";
 
 /** A provisioned node: where to reach it and the host key it must present. */
 export interface ProvisionedNode {

@@ -10,8 +10,11 @@ import type { LocalRecord } from "./record.js";
 import { run, runIgnoring } from "./sys.js";
 
 const GONE = /Cannot find device|No such device|No such file|does not exist|not found|Invalid argument|Cannot open network namespace/i;
-/** Marks that a uws-cluster created /run/netns, so whichever cluster goes down last removes it (pitfall 13). */
-export const RUN_NETNS_MARK = "/run/netns.uws-cluster";
+/**
+ * Marks that a uws-cluster created /run/netns (the first `ip netns add` on a host creates and mounts
+ * it), so whichever cluster goes down last unmounts and removes it and the host is left as found.
+ */
+const RUN_NETNS_MARK = "/run/netns.uws-cluster";
 
 export async function createBridge(cluster: Cluster, rec: LocalRecord): Promise<void> {
   const br = cluster.local.bridge;
@@ -46,7 +49,7 @@ export async function removeNetwork(rec: LocalRecord): Promise<void> {
   await removeRunNetnsIfOurs();
 }
 
-export async function removeRunNetnsIfOurs(): Promise<void> {
+async function removeRunNetnsIfOurs(): Promise<void> {
   if (!existsSync(RUN_NETNS_MARK)) return;
   if (existsSync("/run/netns") && readdirSync("/run/netns").length > 0) return; // another cluster's nodes still live there
   if (existsSync("/run/netns")) {

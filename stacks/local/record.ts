@@ -18,8 +18,6 @@ export interface LocalRecordData {
   version: 1;
   cluster: string;
   bridge?: string;
-  /** True when this cluster's first `ip netns add` created /run/netns (pitfall 13). */
-  createdRunNetns?: boolean;
   /** Host directories this cluster created (removed at down, deepest first). */
   dirs: string[];
   nodes: Record<string, NodeRecord>;

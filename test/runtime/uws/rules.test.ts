@@ -1,4 +1,4 @@
-// The rules of ../shared/notes/uws.md checked one by one over real HTTP (tokens auth, so owner ids
+// The UWS 1.1 rules checked one by one over real HTTP (tokens auth, so owner ids
 // are real and every list below is one owner's own, deterministic list): every 303 target answers
 // 2xx, list filters and their combinations, names vs values case, ISO input times, xsi:nil, element
 // order, WAIT, HELD with the local executor, the local concurrency limit and process-group kills.

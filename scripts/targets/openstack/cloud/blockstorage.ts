@@ -20,11 +20,6 @@ export async function getVolume(c: OpenStackClient, id: string): Promise<Volume 
   return r.status === 404 ? undefined : r.body.volume;
 }
 
-export async function createVolume(c: OpenStackClient, v: { name: string; size: number; volumeType?: string; metadata: Record<string, string>; description?: string }): Promise<Volume> {
-  const body = { volume: { name: v.name, size: v.size, metadata: v.metadata, description: v.description, ...(v.volumeType ? { volume_type: v.volumeType } : {}) } };
-  return (await c.request("block-storage", "POST", "/volumes", { body })).body.volume;
-}
-
 export async function deleteVolume(c: OpenStackClient, id: string): Promise<boolean> {
   return (await c.request("block-storage", "DELETE", `/volumes/${id}`, { ok: [404] })).status !== 404;
 }

@@ -26,11 +26,6 @@ export function list<T = Base>(c: OpenStackClient, kind: NeutronKind, query: Rec
   return c.list<T>("network", NEUTRON[kind].path, NEUTRON[kind].key, query);
 }
 
-/** Items carrying every one of the tags (server-side filter `tags=a,b`; the caller still checks exactly). */
-export function listTagged<T = Base>(c: OpenStackClient, kind: NeutronKind, tags: string[], query: Record<string, string> = {}): Promise<T[]> {
-  return list<T>(c, kind, { ...query, tags: tags.join(",") });
-}
-
 export async function create<T = Base>(c: OpenStackClient, kind: NeutronKind, body: Record<string, unknown>): Promise<T> {
   const k = NEUTRON[kind];
   return (await c.request("network", "POST", k.path, { body: { [k.one]: body } })).body[k.one];
