@@ -10,7 +10,7 @@
  *   engines/  terraform/tofu and pulumi behind one interface
  */
 import { readFileSync, rmSync } from "node:fs";
-import type { Cluster, ClusterNode } from "../../../stacks/model/index.js";
+import { TAG_ID, TAG_NAME, tagToken, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
 import { str, UsageError, type ParsedArgs } from "../../cli/args.js";
 import { renderCluster } from "../../render/index.js";
 import { installJobServer, systemdStart, waitCloudInit } from "../../deploy/vm.js";
@@ -117,7 +117,7 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
 /** Server ids by node name, found by the cluster id in their metadata (never by name alone). */
 async function serversByName(client: OpenStackClient, cluster: Cluster): Promise<Record<string, string>> {
   const all = await listServers(client);
-  const mine = all.filter((s) => s.metadata?.["uws-cluster-id"] === cluster.id);
+  const mine = all.filter((s) => s.metadata?.[TAG_ID] === cluster.id);
   const byName = Object.fromEntries(mine.map((s) => [s.name, s.id]));
   const missing = cluster.nodes.filter((n) => !byName[n.name]).map((n) => n.name);
   if (missing.length) throw new StepError("Finding the cluster's servers", undefined, `servers not found after apply: ${missing.join(", ")}`);
@@ -147,11 +147,11 @@ export async function downCloud(ref: { id: string; cluster?: Cluster }, state: C
     p.info("no engine state to destroy: removing the cluster's resources by tag");
   }
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
-  const sweep = await p.step(`Sweeping resources tagged uws-cluster-id=${ref.id}`, () => sweepCluster(client, ref.id, {
+  const sweep = await p.step(`Sweeping resources tagged ${tagToken(TAG_ID, ref.id)}`, () => sweepCluster(client, ref.id, {
     onEvent: (e) => { if (e.type === "delete") p.info(`  deleted ${e.kind} ${e.name || e.id}`); },
   }));
   if (!sweep.ok) {
-    throw new StepError("Sweeping the cluster's resources", undefined, `${sweep.remaining.length} resource(s) still tagged uws-cluster-id=${ref.id}: ${sweep.remaining.map((r) => `${r.kind} ${r.name || r.id}`).join(", ")}; run down again`);
+    throw new StepError("Sweeping the cluster's resources", undefined, `${sweep.remaining.length} resource(s) still tagged ${tagToken(TAG_ID, ref.id)}: ${sweep.remaining.map((r) => `${r.kind} ${r.name || r.id}`).join(", ")}; run down again`);
   }
   rmSync(state.dir, { recursive: true, force: true });
   return { ...(engineError ? { engineError } : {}), sweep };
@@ -180,7 +180,7 @@ async function remove(ctx: NamedContext): Promise<{ removed: boolean; json: Reco
   if (!id) {
     if (!cluster) return undefined;
     rmSync(state.dir, { recursive: true, force: true });
-    return { removed: false, json: {}, text: `no cluster ${state.name} in the project (no resource tagged uws-cluster=${state.name}): nothing to remove` };
+    return { removed: false, json: {}, text: `no cluster ${state.name} in the project (no resource tagged ${tagToken(TAG_NAME, state.name)}): nothing to remove` };
   }
   let engine: Engine | undefined;
   try {

@@ -4,7 +4,7 @@
  * each backend reads them from the environment of the tool (see BACKEND_CREDENTIALS).
  */
 import { join } from "node:path";
-import type { Cluster } from "../../../../stacks/model/index.js";
+import { qualifiedName, type Cluster } from "../../../../stacks/model/index.js";
 
 export type BackendConfig =
   | { type: "local" }
@@ -95,7 +95,7 @@ function clean<T extends Record<string, unknown>>(o: T): T {
 
 /** Default object key for a cluster's state in a shared backend: unique per cluster (name + id). */
 export function stateKey(cluster: Cluster, suffix = "terraform.tfstate"): string {
-  return `uws-cluster/${cluster.name}-${cluster.id}/${suffix}`;
+  return `uws-cluster/${qualifiedName(cluster.name, cluster.id)}/${suffix}`;
 }
 
 /**
@@ -143,7 +143,7 @@ export function pulumiBackendUrl(backend: BackendConfig | undefined, cluster: Cl
   if (b.type === "http") return b.address;
   if (b.type === "s3" || b.type === "swift") {
     const bucket = b.type === "s3" ? b.bucket : b.container;
-    const prefix = (b.key ?? `uws-cluster/${cluster.name}-${cluster.id}`).replace(/^\/+|\/+$/g, "");
+    const prefix = (b.key ?? `uws-cluster/${qualifiedName(cluster.name, cluster.id)}`).replace(/^\/+|\/+$/g, "");
     const q = new URLSearchParams();
     if (b.endpoint) q.set("endpoint", b.endpoint);
     if (b.region ?? b.endpoint) q.set("region", b.region ?? "us-east-1");

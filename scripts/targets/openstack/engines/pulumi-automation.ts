@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LocalWorkspace, PulumiCommand, StackNotFoundError, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { qualifiedName } from "../../../../stacks/model/index.js";
 import { clusterProgram } from "../../../../stacks/pulumi/index.js";
 import { pulumiBackendUrl } from "./backend.js";
 import { EngineCommandError, emit, parallelismOf, type EngineContext, type EngineOutputs, type EngineStep } from "./engine.js";
@@ -19,7 +20,7 @@ export const PROJECT = "uws-cluster";
 export const PASSPHRASE_FILE = "pulumi-passphrase";
 
 export function stackName(ctx: EngineContext): string {
-  return `${ctx.cluster.name}-${ctx.cluster.id}`;
+  return qualifiedName(ctx.cluster.name, ctx.cluster.id);
 }
 
 function passphraseFile(workDir: string): string {
