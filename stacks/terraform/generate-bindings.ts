@@ -1,7 +1,9 @@
 /**
  * Generates the typed OpenStack provider bindings (stacks/terraform/.gen/) from the provider schema
  * document in schema/ (the `terraform providers schema -json` format), offline. No prebuilt
- * OpenStack provider package exists for cdktf, and `cdktf get` needs the network.
+ * OpenStack provider package exists for cdktf, and `cdktf get` needs the network. The document is
+ * the list: it holds only the resources and data sources the constructs use (a new one is its
+ * schema added there, then this run and an export in bindings.ts).
  * Run: npm run gen:openstack   (the output is committed; test/terraform checks it is up to date)
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
@@ -18,7 +20,7 @@ const { TerraformProviderGenerator } = require("@cdktf/provider-generator/lib/ge
 const { ConstructsMakerProviderTarget, TerraformProviderConstraint, LANGUAGES } = require("@cdktf/commons");
 const { CodeMaker } = require("codemaker");
 
-export const PROVIDER_CONSTRAINT = "terraform-provider-openstack/openstack@~> 3.0";
+const PROVIDER_CONSTRAINT = "terraform-provider-openstack/openstack@~> 3.0";
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function generateBindings(outDir = join(here, ".gen")): Promise<void> {
