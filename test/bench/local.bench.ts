@@ -5,7 +5,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseSpec, resolveCluster } from "../../stacks/model/index.js";
+import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
+import { localSpec, specYaml } from "../harness/specs.js";
 import { localTarget, preflight } from "../../scripts/targets/local/index.js";
 import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/bundle.js";
 import { upCluster } from "../../scripts/deploy/up.js";
@@ -14,7 +15,7 @@ import { ClusterState } from "../../scripts/state/store.js";
 
 const runs = Number(process.argv[2] ?? 3);
 const home = mkdtempSync(join(tmpdir(), "uwsc-bench-"));
-const SPEC = "name: bench-local\ntarget: local\ncompute:\n  count: 2\n";
+const SPEC = localSpec("bench-local");
 preflight({ installDeps: false });
 console.log(`bench:local — 1 head + 2 compute, ${runs} runs in-process, then 1 run through the CLI (bundle ${JOB_SERVER_BUNDLE})`);
 
@@ -24,7 +25,7 @@ const steps = new Map<string, number[]>();
 try {
   for (let i = 0; i < runs; i++) {
     const state = new ClusterState("bench-local", home);
-    const cluster = resolveCluster(parseSpec(SPEC, "bench.yaml"), state.identity());
+    const cluster = resolveCluster(validateSpec(SPEC), state.identity());
     const t0 = performance.now();
     const progress = new Progress(process.stdout, "quiet");
     const r = await upCluster(localTarget, { cluster, state, progress, env: process.env, cwd: REPO_ROOT, args: { flags: {}, positional: [] } });
@@ -44,7 +45,7 @@ try {
   const env = { ...process.env, UWS_CLUSTER_HOME: home };
   const bin = join(REPO_ROOT, "scripts/uws-cluster.mjs");
   const spec = join(home, "bench.yaml");
-  writeFileSync(spec, SPEC);
+  writeFileSync(spec, specYaml(SPEC));
   const c0 = performance.now();
   const u = spawnSync(process.execPath, [bin, "up", "--spec", spec], { env, encoding: "utf8" });
   const c1 = performance.now();

@@ -14,12 +14,13 @@ import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, phaseOf, result, submit, type Job } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
 import { waitFor } from "../harness/wait.js";
+import { localSpec, specYaml } from "../harness/specs.js";
 
 const NAME = "e2e-faults";
 const home = mkdtempSync(join(tmpdir(), "uwsc-faults-"));
 const env = { ...process.env, UWS_CLUSTER_HOME: home };
 const specFile = join(home, "faults.yaml");
-writeFileSync(specFile, `name: ${NAME}\nttl: 1h\ntarget: local\ncompute:\n  count: 2\n  cpus: 1\n  memoryMb: 512\njobserver:\n  auth: tokens\n`);
+writeFileSync(specFile, specYaml(localSpec(NAME, { ttl: "1h", compute: { count: 2, cpus: 1, memoryMb: 512 }, jobserver: { auth: "tokens" } })));
 // slurmctld sets the node DOWN ~30 s after the kill here (SlurmdTimeout=10 on the local target,
 // checked on its ping cycle, after a failed ping); the job server sees NODE_FAIL on its next poll.
 const NODE_FAIL_BOUND_MS = 90_000;

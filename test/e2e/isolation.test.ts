@@ -12,12 +12,13 @@ import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, result, submit } from "./helpers.js";
 import { cli } from "../harness/cli.js";
+import { localSpec, specYaml } from "../harness/specs.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-iso-"));
 const env = { ...process.env, UWS_CLUSTER_HOME: home };
 const spec = (name: string) => {
   const f = join(home, `${name}.yaml`);
-  writeFileSync(f, `name: ${name}\ntarget: local\ncompute:\n  count: 2\n  cpus: 1\n  memoryMb: 512\n`);
+  writeFileSync(f, specYaml(localSpec(name, { compute: { count: 2, cpus: 1, memoryMb: 512 } })));
   return f;
 };
 

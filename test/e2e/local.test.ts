@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
+import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { localSpec, specYaml } from "../harness/specs.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, result, submit } from "./helpers.js";
@@ -15,9 +16,9 @@ import { cli, type CliResult } from "../harness/cli.js";
 const home = mkdtempSync(join(tmpdir(), "uwsc-e2e-"));
 const env = { ...process.env, UWS_CLUSTER_HOME: home };
 // One CPU per compute node: two jobs at once cannot share a node.
-const SPEC = "name: e2e-local\nttl: 1h\ntarget: local\nhead:\n  cpus: 1\n  memoryMb: 512\ncompute:\n  count: 2\n  cpus: 1\n  memoryMb: 512\njobserver:\n  auth: tokens\n";
+const SPEC = localSpec("e2e-local", { ttl: "1h", head: { cpus: 1, memoryMb: 512 }, compute: { count: 2, cpus: 1, memoryMb: 512 }, jobserver: { auth: "tokens" } });
 const specFile = join(home, "e2e.yaml");
-writeFileSync(specFile, SPEC);
+writeFileSync(specFile, specYaml(SPEC));
 
 describe("local cluster end to end", () => {
   const state = new ClusterState("e2e-local", home);
@@ -32,7 +33,7 @@ describe("local cluster end to end", () => {
     ensureBundle();
     upRun = await cli(["up", "--spec", specFile, "--json"], env);
     final = upRun.json[upRun.json.length - 1] ?? {};
-    cluster = state.readJson<Cluster>("model.json") ?? resolveCluster(parseSpec(SPEC, "e2e.yaml"));
+    cluster = state.readJson<Cluster>("model.json") ?? resolveCluster(validateSpec(SPEC));
     token = readFileSync(state.path("secrets/jobserver.admin-token"), "utf8").trim();
     url = String(final.url ?? "");
     ns = namespaceIds(cluster);

@@ -7,7 +7,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
+import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { localSpec } from "../harness/specs.js";
 import { destroyLocal, LocalTarget, sweepLocal } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
@@ -16,7 +17,7 @@ const home = mkdtempSync(join(tmpdir(), "uwsc-nodes-"));
 const key = generateEd25519();
 
 function cluster(name: string): { cluster: Cluster; state: ClusterState } {
-  const spec = parseSpec(`name: ${name}\ntarget: local\ncompute:\n  count: 2\n`, "test.yaml");
+  const spec = validateSpec(localSpec(name));
   const state = new ClusterState(name, home);
   return { cluster: resolveCluster(spec, state.identity()), state };
 }

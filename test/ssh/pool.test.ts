@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateEd25519 } from "../../scripts/ssh/keys.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
+import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import { localSpec } from "../harness/specs.js";
 import { destroyLocal, LocalTarget, type ProvisionedNode } from "../../stacks/local/index.js";
 import { ensureSecrets, ensureSshKey, readSecret } from "../../scripts/secrets/index.js";
 import { openTunnel, shq, SshPool, type SshHost } from "../../scripts/ssh/index.js";
@@ -16,7 +17,7 @@ import { waitFor } from "../harness/wait.js";
 const home = mkdtempSync(join(tmpdir(), "uwsc-ssh-"));
 
 describe("ssh pool and secrets on local nodes", () => {
-  const spec = parseSpec("name: ssh-t\ntarget: local\ncompute:\n  count: 2\n", "t.yaml");
+  const spec = validateSpec(localSpec("ssh-t"));
   const state = new ClusterState(spec.name, home);
   const cluster: Cluster = resolveCluster(spec, state.identity());
   let nodes: ProvisionedNode[] = [];
