@@ -1,7 +1,7 @@
 // `oidc` mode: bearer JWTs verified with jose against the issuer's JWKS, found by discovery.
 // Issuer and audience are checked; authorization rules look at the subject and an entitlement claim.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
-import { AuthError, bearer, type Authenticator } from "./principal.js";
+import { AuthError, bearer, type Authenticator, type Principal } from "./principal.js";
 
 export interface ClaimRules {
   entitlements: string[];
@@ -53,7 +53,6 @@ export function oidcAuth(opts: OidcOptions): Authenticator {
       .finally(() => (discovering = undefined));
     return discovering;
   };
-  const anyAllow = opts.allow.entitlements.length + opts.allow.subs.length > 0;
   return async (header) => {
     const token = bearer(header);
     if (!token) throw new AuthError(401, "missing bearer token (Authorization: Bearer <access token>)");
@@ -63,10 +62,19 @@ export function oidcAuth(opts: OidcOptions): Authenticator {
     } catch (e) {
       throw new AuthError(401, `invalid token: ${(e as Error).message}`);
     }
-    if (!payload.sub) throw new AuthError(401, "invalid token: no sub claim");
-    const admin = matches(payload, opts.entitlementClaim, opts.admins);
-    if (!admin && anyAllow && !matches(payload, opts.entitlementClaim, opts.allow))
-      throw new AuthError(403, `token of '${payload.sub}' lacks a required entitlement in claim '${opts.entitlementClaim}'`);
-    return { owner: payload.sub, admin };
+    return claimRules(payload, opts, "token");
   };
+}
+
+/**
+ * The authorization rules on verified claims (a bearer token's, or a browser login's ID token and
+ * userinfo): admin rules first, then the allow rules (none: every authenticated subject).
+ */
+export function claimRules(payload: JWTPayload, opts: Pick<OidcOptions, "entitlementClaim" | "allow" | "admins">, what = "token"): Principal {
+  if (!payload.sub) throw new AuthError(401, `invalid ${what}: no sub claim`);
+  const admin = matches(payload, opts.entitlementClaim, opts.admins);
+  const anyAllow = opts.allow.entitlements.length + opts.allow.subs.length > 0;
+  if (!admin && anyAllow && !matches(payload, opts.entitlementClaim, opts.allow))
+    throw new AuthError(403, `${what} of '${payload.sub}' lacks a required entitlement in claim '${opts.entitlementClaim}'`);
+  return { owner: payload.sub, admin };
 }

@@ -34,6 +34,8 @@ chmodSync(join(out, "uws-server.mjs"), 0o755);
 // The local executor's launcher runs as its own process, next to the bundle (executors/local.ts).
 cpSync(join(root, "runtime/executors/launcher.mjs"), join(out, "launcher.mjs"));
 cpSync(join(root, "runtime/definitions"), join(out, "definitions"), { recursive: true });
+// The web portal's page, scripts and styles (runtime/portal/assets: no CDN, no build step).
+cpSync(join(root, "runtime/portal/assets"), join(out, "portal/assets"), { recursive: true });
 for (const f of readdirSync(join(out, "definitions"))) if (f.endsWith(".sh")) chmodSync(join(out, "definitions", f), 0o755);
 writeFileSync(
   join(out, "package.json"),

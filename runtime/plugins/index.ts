@@ -11,16 +11,20 @@ import { jobPlugin } from "./job.js";
 import { parametersPlugin } from "./parameters.js";
 import { provenancePlugin } from "./provenance.js";
 import { resultsPlugin } from "./results.js";
+import type { Portal } from "../portal/index.js";
+import { portalPlugin } from "./portal.js";
 
 export const UWS_RESOURCES = [definitionsPlugin, jobListPlugin, jobPlugin, jobAttributesPlugin, resultsPlugin, parametersPlugin, provenancePlugin];
 
-export async function registerRoutes(app: FastifyInstance, authenticate: Authenticator): Promise<void> {
+/** `portal`: the web portal's routes, and its browser credentials (session cookie + CSRF, signed result URLs) tried before the bearer token. */
+export async function registerRoutes(app: FastifyInstance, authenticate: Authenticator, portal?: Portal): Promise<void> {
   await app.register(healthPlugin);
   await app.register(callbacksPlugin);
   await app.register(async (scope) => {
     scope.addHook("onRequest", async (req) => {
-      req.principal = await authenticate(req.headers.authorization);
+      req.principal = portal?.auth.principal(req) ?? (await authenticate(req.headers.authorization));
     });
     for (const p of UWS_RESOURCES) await scope.register(p);
   });
+  if (portal) await app.register(portalPlugin, { portal });
 }

@@ -1,0 +1,253 @@
+// The web portal (runtime/portal/): the page at / and its assets (gzip when accepted, ETag), the
+// session document the page starts from, browser login (OIDC code + PKCE: /portal/login → IdP →
+// /portal/callback; tokens mode: a pasted token, POST /portal/token), logout (+ the IdP's end-session),
+// signed result URLs for SAMP (POST /portal/sign) and a server-sent event stream of the caller's
+// job phases per definition (GET /portal/events/{def}). The page drives jobs through the UWS
+// resources themselves, with the session cookie and its CSRF token.
+import { createHash } from "node:crypto";
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { LoginError } from "../auth/browser.js";
+import { AuthError } from "../auth/principal.js";
+import { UwsError } from "../jobs/service.js";
+import type { Portal } from "../portal/index.js";
+import type { Phase } from "../store/jobs-db.js";
+import { definitionOf, loadJob } from "./context.js";
+
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+  png: "image/png",
+};
+// The page talks to its own origin and to a SAMP hub's Web Profile on this machine, nothing else.
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' http://127.0.0.1:21012 http://localhost:21012; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const LIVE: Phase[] = ["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"];
+
+interface Asset {
+  body: Buffer;
+  gz: Buffer;
+  type: string;
+  etag: string;
+}
+
+function loadAssets(dir: string): Map<string, Asset> {
+  const out = new Map<string, Asset>();
+  for (const f of readdirSync(dir)) {
+    const type = TYPES[f.split(".").pop()!];
+    if (!type) continue;
+    const body = readFileSync(join(dir, f));
+    out.set(f, { body, gz: gzipSync(body, { level: 9 }), type, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` });
+  }
+  return out;
+}
+
+function sendAsset(req: FastifyRequest, reply: FastifyReply, a: Asset) {
+  reply.header("etag", a.etag).header("cache-control", "no-cache").header("vary", "accept-encoding").header("x-content-type-options", "nosniff");
+  if (req.headers["if-none-match"] === a.etag) return reply.code(304).send();
+  reply.type(a.type);
+  if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) return reply.header("content-encoding", "gzip").send(a.gz);
+  return reply.send(a.body);
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function page(reply: FastifyReply, status: number, title: string, message: string) {
+  return reply
+    .code(status)
+    .type(TYPES.html!)
+    .header("content-security-policy", CSP)
+    .send(`<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><link rel="stylesheet" href="/portal/assets/portal.css"><main class="narrow"><h1>${esc(title)}</h1><p role="alert">${esc(message)}</p><p><a href="/">Back to the portal</a></p></main></html>`);
+}
+
+/** Only a path of this site: never an absolute or protocol-relative URL (no open redirect). */
+const localPath = (p: unknown) => (typeof p === "string" && /^\/(?![/\\])[^\s]*$/.test(p) ? p : "/");
+
+export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal }): Promise<void> {
+  const { portal } = opts;
+  const { config, service } = app.uws;
+  const assets = loadAssets(portal.assetsDir);
+  const index = assets.get("index.html")!;
+
+  app.get("/", async (req, reply) => {
+    reply.header("content-security-policy", CSP).header("referrer-policy", "no-referrer").header("x-frame-options", "DENY");
+    return sendAsset(req, reply, index);
+  });
+  app.get("/portal/assets/:file", async (req, reply) => {
+    const a = assets.get((req.params as { file: string }).file);
+    if (!a) throw new UwsError(404, "no such portal asset");
+    return sendAsset(req, reply, a);
+  });
+
+  // ---- login -------------------------------------------------------------------------------------
+  const startSession = (reply: FastifyReply, principal: { owner: string | null; admin: boolean }, name: string, idToken: string | null) => {
+    const { id } = portal.auth.sessions.create(principal, name, idToken);
+    reply.header("set-cookie", portal.auth.cookie(id, Math.floor(portal.auth.sessions.lifetimeMs / 1000)));
+  };
+
+  app.get("/portal/session", async (req, reply) => {
+    reply.header("cache-control", "no-store");
+    const s = portal.auth.session(req);
+    const user = config.auth === "none" ? { owner: null, name: "anonymous", admin: true } : s ? { owner: s.session.principal.owner, name: s.session.name, admin: s.session.principal.admin } : null;
+    return {
+      auth: config.auth,
+      login: config.auth === "oidc" ? "oidc" : config.auth === "tokens" ? "token" : null,
+      issuer: config.auth === "oidc" ? config.oidc.issuer : null,
+      user,
+      csrf: s?.session.csrf ?? null,
+      expires: s ? new Date(s.session.expires).toISOString() : null,
+      uploadLimitMb: config.uploadLimitMb,
+    };
+  });
+
+  app.get("/portal/login", async (req, reply) => {
+    if (!portal.login) return page(reply, 404, "No browser login", `This server runs with auth ${config.auth}; there is no identity provider to log in with.`);
+    const ret = localPath((req.query as { return?: string }).return);
+    try {
+      return reply.redirect(await portal.login.start(ret), 303);
+    } catch (e) {
+      req.log.warn({ err: e }, "portal login: identity provider unavailable");
+      return page(reply, 502, "Login unavailable", `The identity provider could not be reached: ${(e as Error).message}`);
+    }
+  });
+
+  app.get("/portal/callback", async (req, reply) => {
+    if (!portal.login) return page(reply, 404, "No browser login", `This server runs with auth ${config.auth}.`);
+    try {
+      const r = await portal.login.finish(req.query as Record<string, string | undefined>);
+      startSession(reply, r.principal, r.name, r.idToken);
+      return reply.redirect(localPath(r.returnTo), 303);
+    } catch (e) {
+      if (e instanceof AuthError) return page(reply, e.status, "Access refused", `You are logged in at the identity provider, but this service refuses you: ${e.message}.`);
+      if (e instanceof LoginError) return page(reply, 400, "Login failed", e.message);
+      throw e;
+    }
+  });
+
+  // Tokens mode: a pasted token becomes a session. JSON only: a cross-site form cannot send it.
+  app.post("/portal/token", async (req, reply) => {
+    if (config.auth !== "tokens") throw new UwsError(404, "token login exists only with auth tokens");
+    if (!String(req.headers["content-type"] ?? "").startsWith("application/json")) throw new UwsError(400, "send the token as JSON {\"token\": …}");
+    const token = (req.body as { token?: unknown })?.token;
+    if (typeof token !== "string" || !token.trim() || token.length > 4096) throw new UwsError(400, "token: required");
+    const principal = await portal.authenticate(`Bearer ${token.trim()}`);
+    startSession(reply, principal, principal.owner ?? "admin", null);
+    return { ok: true, owner: principal.owner };
+  });
+
+  app.post("/portal/logout", async (req, reply) => {
+    const s = portal.auth.session(req);
+    const form = (req.body as { form?: boolean; pairs?: Array<[string, string]> } | undefined)?.pairs?.find(([k]) => k === "_csrf")?.[1];
+    if (s) portal.auth.checkCsrf(req, s.session, form);
+    portal.auth.sessions.delete(s?.id);
+    reply.header("set-cookie", portal.auth.cookie("", 0));
+    const next = (portal.login && (await portal.login.endSessionUrl(s?.session.idToken ?? null))) || "/";
+    if (String(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) return reply.redirect(next, 303);
+    return { redirect: next };
+  });
+
+  // ---- what needs the caller: signing a result URL, the event stream ----------------------------
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", async (req) => {
+      req.principal = portal.auth.principal(req) ?? (await portal.authenticate(req.headers.authorization));
+    });
+
+    scope.post("/portal/sign", async (req) => {
+      const b = (req.body ?? {}) as { def?: unknown; id?: unknown; result?: unknown };
+      if (typeof b.def !== "string" || typeof b.id !== "string" || typeof b.result !== "string") throw new UwsError(400, "def, id and result are required (JSON)");
+      const def = service.definitions.get(b.def);
+      const job = service.db.get(b.id);
+      if (!def || !job || job.definition !== def.name) throw new UwsError(404, `no job '${b.id}' in /uws/${b.def}`);
+      const p = req.principal;
+      if (!p.admin && job.owner !== p.owner) throw new UwsError(403, `job '${b.id}' belongs to another owner`);
+      if (!job.results.some((r) => r.id === b.result)) throw new UwsError(404, `job '${job.id}' has no result '${b.result}'`);
+      const s = portal.signer.sign({ def: def.name, id: job.id, rid: b.result });
+      return { url: app.uws.baseUrl() + s.path, expires: new Date(s.expires).toISOString() };
+    });
+
+    // The job's stdout / stderr (the last 64 KiB): the caller's own job's output.
+    scope.get("/portal/jobs/:def/:id/output/:stream", async (req, reply) => {
+      const { job } = loadJob(app, req);
+      const stream = (req.params as { stream: string }).stream;
+      if (stream !== "stdout" && stream !== "stderr") throw new UwsError(404, "output is stdout or stderr");
+      let text = "";
+      try {
+        const fd = openSync(join(service.jobDir(job.id), stream), "r");
+        try {
+          const size = fstatSync(fd).size;
+          const n = Math.min(size, 65536);
+          const buf = Buffer.alloc(n);
+          readSync(fd, buf, 0, n, size - n);
+          text = (size > n ? `… (last 64 KiB of ${size} bytes)\n` : "") + buf.toString("utf8");
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        /* not written (yet) */
+      }
+      return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(text);
+    });
+
+    // Phases of the caller's jobs of one definition: the live ones at connect, then every change.
+    // Changes arrive through the service's WAIT wake-ups (at most 200 jobs watched that way) and a
+    // once-a-second look at the live jobs (indexed), which also finds jobs created elsewhere.
+    scope.get("/portal/events/:def", async (req, reply) => {
+      const def = definitionOf(app, req);
+      const p = req.principal;
+      const owner = p.admin ? undefined : p.owner;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no", connection: "keep-alive" });
+      res.write("retry: 3000\n\n");
+      const known = new Map<string, Phase>();
+      const gone = new AbortController();
+      let closed = false;
+      let scheduled = false;
+      const send = (id: string, phase: Phase | null) => res.write(`data: ${JSON.stringify({ id, phase })}\n\n`);
+      const watching = new Set<string>();
+      const scan = () => {
+        scheduled = false;
+        if (closed) return;
+        const rows = service.db.list({ definition: def.name, owner, phases: LIVE });
+        const live = new Set<string>();
+        for (const r of rows) {
+          live.add(r.id);
+          if (known.get(r.id) !== r.phase) {
+            known.set(r.id, r.phase);
+            send(r.id, r.phase);
+          }
+        }
+        for (const id of [...known.keys()]) {
+          if (live.has(id)) continue;
+          known.delete(id);
+          send(id, service.db.get(id)?.phase ?? null);
+        }
+        for (const id of live) {
+          if (watching.size >= 200) break;
+          if (watching.has(id)) continue;
+          watching.add(id);
+          void service.waitForChange(id, 600_000, gone.signal).then(() => {
+            watching.delete(id);
+            if (!scheduled) {
+              scheduled = true;
+              setImmediate(scan);
+            }
+          });
+        }
+      };
+      scan();
+      const tick = setInterval(scan, 1000);
+      const ping = setInterval(() => res.write(": keep-alive\n\n"), 15000);
+      res.on("close", () => {
+        closed = true;
+        clearInterval(tick);
+        clearInterval(ping);
+        gone.abort();
+      });
+    });
+  });
+}
