@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import multipart from "@fastify/multipart";
-import { shippedDefinitions, withDefaults, type ServerConfig } from "./config.js";
+import { shippedDefinitions, withDefaults, type PartialConfig, type ServerConfig } from "./config.js";
 import { DefinitionError, loadApplications, loadDefinitions } from "./jobdefs/definition.js";
 import { JobsDb } from "./store/jobs-db.js";
 import { JobService } from "./jobs/service.js";
@@ -17,18 +17,21 @@ import type { Authenticator } from "./auth/principal.js";
 import { parseTokenEntries, readTokensFile, tokensAuth } from "./auth/tokens.js";
 import { oidcAuth } from "./auth/oidc.js";
 import { jobSecret, loadOrCreateKey } from "./auth/callback.js";
+import { guardConnections, httpServerOptions } from "./connections.js";
+import { baseUrl, inputLimits } from "./plugins/context.js";
 import { installErrorHandler } from "./plugins/errors.js";
+import type { FormBody } from "./uws/input.js";
 import { registerRoutes } from "./plugins/index.js";
 import { createPortal } from "./portal/index.js";
 
-export interface ServerOptions extends Partial<ServerConfig> {
+export type ServerOptions = PartialConfig & {
   /** Fastify logger (false in tests). */
   logger?: boolean;
   /** Extra environment for Slurm commands (tests pass the loopback cluster's SLURM_CONF). */
   slurmEnv?: Record<string, string>;
   /** Destruction sweep period, ms. */
   sweepMs?: number;
-}
+};
 
 function readSecretFile(file: string, key: string): string {
   try {
@@ -80,13 +83,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     trustProxy: false,
     // Per-request info logs cost more than a job creation; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1 << 20,
-    // WAIT requests may last maxWait seconds.
-    requestTimeout: 0,
+    bodyLimit: Math.floor(config.limits.bodyKb * 1024),
+    // Connection bounds (connections.ts): headers, whole request, keep-alive. They bound receiving
+    // a request, never the answer: a WAIT may last maxWait seconds.
+    http: httpServerOptions(config.connections),
+    requestTimeout: httpServerOptions(config.connections).requestTimeout,
+    keepAliveTimeout: httpServerOptions(config.connections).keepAliveTimeout,
     connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
     forceCloseConnections: true,
   });
+  const connections = guardConnections(app.server, config.connections);
   const log = (m: string, extra?: Record<string, unknown>) => app.log.warn(extra ?? {}, m);
 
   const key = loadOrCreateKey(config.jobSecretFile ?? join(data, "job-secret.key"));
@@ -101,7 +107,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     sweepMs,
     log,
     callbackSecret: (id) => jobSecret(key, id),
-    callbackUrl: (id) => (config.publicUrl ? `${config.publicUrl}/callback/jobs/${id}` : undefined),
+    callbackUrl: (id) => `${baseUrl(app, config)}/callback/jobs/${id}`,
   });
   const executor: Executor =
     config.executor === "slurm"
@@ -111,14 +117,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const authenticate = buildAuth(config, (m) => app.log.warn(m));
   if (config.auth === "none" && logger === false) process.stderr.write("uws-server: WARNING: auth none — development only\n");
 
-  app.decorate("uws", { service, config, reconciled: 0, callbackKey: key });
+  app.decorate("uws", { service, config, reconciled: 0, callbackKey: key, connections, baseUrl: () => baseUrl(app, config) });
   app.decorateRequest("principal", null as never);
 
-  // Form bodies become (name, value) pairs: repeated names (PHASE) and case are kept.
+  // Form bodies become (name, value) pairs: repeated names (PHASE) and case are kept. They are
+  // tagged so that readInput never mistakes a JSON body for them.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
-    done(null, [...new URLSearchParams(body as string)]);
+    done(null, { form: true, pairs: [...new URLSearchParams(body as string)] } satisfies FormBody);
   });
-  await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: 256, fieldSize: 1 << 16 } });
+  const limits = inputLimits(config);
+  await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: limits.fields, fieldSize: limits.valueBytes, parts: limits.fields + 32 } });
 
   installErrorHandler(app);
   // The web portal at / (portal/): browser sessions, signed result URLs, OIDC login.
