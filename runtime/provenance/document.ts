@@ -12,7 +12,9 @@ import { ProvDoc, UWSX_NS, VOPROV_NS, dt, qn, uri, type Value } from "./model.js
 import type { JobRecord, Ref } from "./record.js";
 
 /** A local part safe in PROV-N, PROV-XML and PROV-JSON: bytes outside [A-Za-z0-9_-] and inner dots kept, the rest %-encoded. */
+const SAFE = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 export function safe(s: string): string {
+  if (SAFE.test(s)) return s;
   const enc = Array.from(Buffer.from(s, "utf8"))
     .map((b) => {
       const c = String.fromCharCode(b);

@@ -49,9 +49,11 @@ export interface Relation {
   attrs: Attrs;
 }
 
+const DIRTY = /[\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/u;
 function clean(v: Value): Value | undefined {
   if (typeof v === "number") return Number.isSafeInteger(v) ? v : undefined;
   if (typeof v === "string") {
+    if (!DIRTY.test(v)) return v === "" ? undefined : v;
     const s = v.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/gu, "");
     return s === "" ? undefined : s;
   }

@@ -160,12 +160,17 @@ function statFile(path: string, root: string): { size: number } | undefined {
  */
 export function capture(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[], def: JobDefinition, ctx: CaptureContext): { record: JobRecord; tasks: HashTask[] } {
   const tasks: HashTask[] = [];
-  let root: string;
-  try {
-    root = realpathSync(ctx.workDir);
-  } catch {
-    root = ctx.workDir;
-  }
+  let rootCache: string | undefined;
+  const rootOf = (): string => {
+    if (rootCache === undefined) {
+      try {
+        rootCache = realpathSync(ctx.workDir);
+      } catch {
+        rootCache = ctx.workDir;
+      }
+    }
+    return rootCache;
+  };
   /** Sets size and a pending hash on `into` (which the record holds) and queues the file. */
   const facts = <T extends FileFacts>(abs: string, within: string, into: T): T => {
     const st = statFile(abs, within);
@@ -183,7 +188,7 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
   });
   for (const p of params) {
     if (p.type === "file" || p.byReference) {
-      used.push(facts(join(ctx.workDir, uploadPath(p.name)), root, { role: p.name, kind: "upload" } as UsedInput));
+      used.push(facts(join(ctx.workDir, uploadPath(p.name)), rootOf(), { role: p.name, kind: "upload" } as UsedInput));
     } else if (p.type === "url") {
       const src = parseResultUrl(p.value);
       const other = src && src.job !== job.id ? ctx.lookupJob(src.job) : undefined;
@@ -209,7 +214,14 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
     }
   }
 
-  const generated = results.filter((r) => r.id !== PROVENANCE_RESULT).map((r) => facts(join(ctx.workDir, r.file), root, { ...r } as ResultRef & FileFacts));
+  // Results were checked by the job service (a regular file inside the work dir) and carry their size.
+  const generated = results
+    .filter((r) => r.id !== PROVENANCE_RESULT)
+    .map((r) => {
+      const g: ResultRef & FileFacts = { ...r, sha256: PENDING_HASH };
+      tasks.push({ path: join(ctx.workDir, r.file), into: g });
+      return g;
+    });
   const record: JobRecord = {
     v: RECORD_VERSION,
     job: { id: job.id, definition: job.definition, owner: job.owner, runId: job.runId, phase: final.phase, created: job.created, started: job.started, ended: final.ended, error: final.error },
@@ -223,7 +235,8 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
     notes: [],
     complete: false,
   };
-  readStepLog(record, ctx.workDir, root, (abs) => facts(abs, root, {} as FileFacts));
+  // Most jobs write no step log: one stat that does not throw finds out.
+  if (statSync(join(ctx.workDir, STEP_LOG), { throwIfNoEntry: false })) readStepLog(record, ctx.workDir, rootOf(), (abs) => facts(abs, rootOf(), {} as FileFacts));
   if (tasks.length === 0) record.complete = true;
   return { record, tasks };
 }

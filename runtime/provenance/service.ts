@@ -27,7 +27,8 @@ export const PROVENANCE_MIME = "application/json";
 
 export class ProvenanceService {
   private readonly pending = new Map<string, Promise<JobRecord | undefined>>();
-  private readonly defs = new Map<string, DefinitionFacts>();
+  /** Per loaded definition object: a definition loaded again (changed) gets its facts again. */
+  private readonly defs = new WeakMap<JobDefinition, DefinitionFacts>();
   private readonly host: string;
 
   constructor(
@@ -38,7 +39,7 @@ export class ProvenanceService {
     this.host = opts.host ?? hostname();
     for (const d of jobs.definitions.values()) {
       if (d.results.some((r) => r.name === PROVENANCE_RESULT)) throw new Error(`${d.file}: results: the name '${PROVENANCE_RESULT}' is reserved for the job's provenance`);
-      this.defs.set(d.name, definitionFacts(d, parseYaml));
+      this.facts(d);
     }
   }
 
@@ -72,9 +73,15 @@ export class ProvenanceService {
       workDir: this.jobs.jobDir(job.id),
       jobDir: (id) => this.jobs.jobDir(id),
       lookupJob: (id) => this.jobs.db.get(id),
-      definition: this.defs.get(def.name) ?? definitionFacts(def, parseYaml),
+      definition: this.facts(def),
       server: { version: this.opts.version, host: this.host, executor: this.opts.executor },
     });
+  }
+
+  private facts(def: JobDefinition): DefinitionFacts {
+    let f = this.defs.get(def);
+    if (!f) this.defs.set(def, (f = definitionFacts(def, parseYaml)));
+    return f;
   }
 
   private store(record: JobRecord): void {
