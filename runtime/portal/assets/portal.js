@@ -333,8 +333,10 @@ async function jobList(d, box) {
   const actions = (j) => {
     const act = async (what) => {
       try {
-        if (what === "DELETE") await api("DELETE", jobUrl(d.name, j.id), { follow: false });
-        else await api("POST", `${jobUrl(d.name, j.id)}/phase`, { body: form({ PHASE: what }), follow: false });
+        if (what === "DELETE") {
+          await api("DELETE", jobUrl(d.name, j.id), { follow: false });
+          update({ id: j.id, phase: null });
+        } else await api("POST", `${jobUrl(d.name, j.id)}/phase`, { body: form({ PHASE: what }), follow: false });
       } catch (x) {
         notice(`${j.id}: ${x.message}`, "error");
       }
