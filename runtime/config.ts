@@ -25,7 +25,8 @@ export interface ServerConfig {
   apps: string | null;
   executor: "local" | "slurm";
   local: { concurrency: number };
-  slurm: { partition: string | null; slurmConf: string | null; pollMs: number };
+  /** pollMs: longest time between two squeue polls; minPollMs: shortest (after a change). */
+  slurm: { partition: string | null; slurmConf: string | null; pollMs: number; minPollMs: number };
   auth: "none" | "tokens" | "oidc";
   /** TOKEN=OWNER entries from --token (tokens mode). */
   tokens: string[];
@@ -75,7 +76,7 @@ export const DEFAULTS: ServerConfig = {
   apps: null,
   executor: "local",
   local: { concurrency: 2 },
-  slurm: { partition: "batch", slurmConf: null, pollMs: 1000 },
+  slurm: { partition: "batch", slurmConf: null, pollMs: 1000, minPollMs: 100 },
   auth: "none",
   tokens: [],
   tokensFile: null,
@@ -118,7 +119,7 @@ const SHAPE: Shape = {
   apps: "string?",
   executor: "string",
   local: { concurrency: "number" },
-  slurm: { partition: "string?", slurmConf: "string?", pollMs: "number" },
+  slurm: { partition: "string?", slurmConf: "string?", pollMs: "number", minPollMs: "number" },
   auth: "string",
   tokensFile: "string?",
   adminTokenFile: "string?",

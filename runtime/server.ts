@@ -22,7 +22,6 @@ import { baseUrl, inputLimits } from "./plugins/context.js";
 import { installErrorHandler } from "./plugins/errors.js";
 import type { FormBody } from "./uws/input.js";
 import { registerRoutes } from "./plugins/index.js";
-import { createPortal } from "./portal/index.js";
 
 export type ServerOptions = PartialConfig & {
   /** Fastify logger (false in tests). */
@@ -111,7 +110,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   });
   const executor: Executor =
     config.executor === "slurm"
-      ? new SlurmExecutor(service.onExecUpdate, { partition: config.slurm.partition ?? undefined, slurmConf: config.slurm.slurmConf, pollMs: config.slurm.pollMs, env: slurmEnv })
+      ? new SlurmExecutor(service.onExecUpdate, { partition: config.slurm.partition ?? undefined, slurmConf: config.slurm.slurmConf, pollMs: config.slurm.pollMs, minPollMs: config.slurm.minPollMs, env: slurmEnv })
       : new LocalExecutor(service.onExecUpdate, config.local.concurrency);
   service.setExecutor(executor);
   const authenticate = buildAuth(config, (m) => app.log.warn(m));
@@ -129,10 +128,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: limits.fields, fieldSize: limits.valueBytes, parts: limits.fields + 32 } });
 
   installErrorHandler(app);
-  // The web portal at / (portal/): browser sessions, signed result URLs, OIDC login.
-  const portal = createPortal(app, config, authenticate, { key, data });
-  app.addHook("onClose", async () => portal.close());
-  await registerRoutes(app, authenticate, portal);
+  await registerRoutes(app, authenticate);
 
   app.addHook("onClose", async () => {
     await service.close();

@@ -13,7 +13,14 @@ export interface SlurmOptions {
   partition?: string;
   /** Exported as SLURM_CONF to every Slurm command. */
   slurmConf?: string | null;
+  /** Longest time between two polls, ms (1000). */
   pollMs?: number;
+  /**
+   * Shortest time between two polls, ms (100): after a submission or a state change the executor
+   * polls this fast, doubling the interval at every poll without change up to pollMs, so a short
+   * job's turnaround is not a whole poll interval behind Slurm.
+   */
+  minPollMs?: number;
   /** Extra environment for the Slurm commands (tests: SLURM_CONF of the loopback cluster). */
   env?: Record<string, string>;
 }
@@ -29,6 +36,24 @@ if [ -n "$UWS_CALLBACK_URL" ] && command -v curl >/dev/null 2>&1; then
 fi
 exit "$s"
 `;
+
+/**
+ * A time as Slurm prints it (ISO 8601 without a zone, in the local time of the machine running the
+ * command — this one), as epoch ms; undefined for Unknown/None/N/A.
+ */
+export function parseSlurmTime(text: string | undefined): number | undefined {
+  if (!text || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(text)) return undefined;
+  const t = new Date(text).getTime();
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** The update with Slurm's start (and end, for a final state) times when Slurm knows them. */
+export function withTimes(u: ExecUpdate, start?: string, end?: string): ExecUpdate {
+  const startedAt = u.phase === "QUEUED" || u.phase === "HELD" ? undefined : parseSlurmTime(start);
+  const final = u.phase === "COMPLETED" || u.phase === "ERROR" || u.phase === "ABORTED";
+  const endedAt = final ? parseSlurmTime(end) : undefined;
+  return { ...u, ...(startedAt !== undefined ? { startedAt } : {}), ...(endedAt !== undefined ? { endedAt } : {}) };
+}
 
 /** Slurm job state → UWS phase (with a message for failures). */
 export function mapSlurmState(state: string, reason = "", exitCode = ""): ExecUpdate {
@@ -85,6 +110,14 @@ export class SlurmExecutor implements Executor {
   private timer?: NodeJS.Timeout;
   private polling = false;
   private again = false;
+  /** Polls since the last submission or state change (adaptive interval). */
+  private quiet = 0;
+  /**
+   * Jobs that called back (their batch script ends), until they are seen final: the callback comes
+   * just before the script exits, so Slurm may still say RUNNING; they are polled every 50 ms for
+   * up to 5 s, whatever the adaptive interval.
+   */
+  private readonly poked = new Map<string, number>();
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly sink: UpdateSink, private readonly opts: SlurmOptions = {}) {
@@ -121,20 +154,38 @@ export class SlurmExecutor implements Executor {
     }
     this.tracked.set(spec.jobId, { slurmId, workDir: spec.workDir, last: "QUEUED" });
     this.sink(spec.jobId, { phase: "QUEUED", ref: slurmId });
-    this.schedule();
+    this.hurry();
   }
 
   private schedule(): void {
     if (this.timer || this.tracked.size === 0) return;
+    const max = this.opts.pollMs ?? 1000;
+    const min = Math.min(max, this.opts.minPollMs ?? 100);
+    let delay = Math.min(max, min * 2 ** Math.min(this.quiet, 20));
+    const now = Date.now();
+    for (const [id, until] of this.poked) if (until < now || !this.tracked.has(id)) this.poked.delete(id);
+    if (this.poked.size) delay = Math.min(delay, 50);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.quiet++;
       void this.poll();
-    }, this.opts.pollMs ?? 1000);
+    }, delay);
     this.timer.unref?.();
+  }
+
+  /** Something is about to change (a submission, a release): poll at the fastest pace again. */
+  private hurry(): void {
+    this.quiet = 0;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.schedule();
   }
 
   poke(jobId: string): void {
     if (!this.tracked.has(jobId)) return;
+    this.poked.set(jobId, Date.now() + 5000);
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -153,9 +204,11 @@ export class SlurmExecutor implements Executor {
     if (final) {
       this.tracked.delete(jobId);
       this.canceled.delete(jobId);
+      this.poked.delete(jobId);
     }
     if (u.phase !== t.last || final) {
       t.last = u.phase;
+      this.quiet = 0;
       this.sink(jobId, u);
     }
   }
@@ -170,17 +223,26 @@ export class SlurmExecutor implements Executor {
       const entries = [...this.tracked.entries()];
       if (entries.length === 0) return;
       const bySlurm = new Map(entries.map(([jobId, t]) => [t.slurmId, jobId]));
-      const q = await this.run("squeue", ["-h", "-u", userInfo().username, "--states=all", "-o", "%i|%T|%r"]);
+      // %S: the start time (Slurm's own, in its local time) once the job runs.
+      const q = await this.run("squeue", ["-h", "-u", userInfo().username, "--states=all", "-o", "%i|%T|%r|%S"]);
       const seen = new Set<string>();
       if (q.code === 0) {
         for (const line of q.out.split("\n")) {
-          const [id, state, reason] = line.trim().split("|");
+          const [id, state, reason, start] = line.trim().split("|");
           if (!id || !state) continue;
           const jobId = bySlurm.get(id);
           if (!jobId) continue;
           seen.add(id);
           const t = this.tracked.get(jobId);
-          if (t) this.report(jobId, t, mapSlurmState(state, reason));
+          if (!t) continue;
+          const u = mapSlurmState(state, reason);
+          // A job squeue still lists as finished (COMPLETING/COMPLETED) gets its times from scontrol.
+          const final = u.phase === "COMPLETED" || u.phase === "ERROR" || u.phase === "ABORTED";
+          if (final) {
+            const g = await this.lookupGone(id);
+            this.report(jobId, t, g && g.phase === u.phase ? g : u);
+          }
+          else this.report(jobId, t, u.phase === "EXECUTING" ? withTimes(u, start) : u);
         }
       }
       for (const [jobId, t] of entries) {
@@ -204,13 +266,13 @@ export class SlurmExecutor implements Executor {
       const state = /JobState=(\S+)/.exec(sc.out)?.[1];
       const reason = /Reason=(\S+)/.exec(sc.out)?.[1] ?? "";
       const exit = /ExitCode=(\S+)/.exec(sc.out)?.[1] ?? "";
-      if (state) return mapSlurmState(state, reason, exit);
+      if (state) return withTimes(mapSlurmState(state, reason, exit), /StartTime=(\S+)/.exec(sc.out)?.[1], /EndTime=(\S+)/.exec(sc.out)?.[1]);
     }
-    const sa = await this.run("sacct", ["-c", "-n", "-P", "-j", slurmId, "-o", "JobID,State,ExitCode"]);
+    const sa = await this.run("sacct", ["-c", "-n", "-P", "-j", slurmId, "-o", "JobID,State,ExitCode,Start,End"]);
     if (sa.code === 0) {
       for (const line of sa.out.split("\n")) {
-        const [id, state, exit] = line.trim().split("|");
-        if (id === slurmId && state) return mapSlurmState(state, "", exit ?? "");
+        const [id, state, exit, start, end] = line.trim().split("|");
+        if (id === slurmId && state) return withTimes(mapSlurmState(state, "", exit ?? ""), start, end);
       }
     }
     return { phase: "ERROR", message: `Slurm job ${slurmId} is unknown to squeue, scontrol and sacct` };
@@ -230,6 +292,7 @@ export class SlurmExecutor implements Executor {
     if (r.code !== 0) throw new Error(`scontrol release ${slurmId}: ${(r.err || r.out).trim().slice(0, 300)}`);
     // Report the new Slurm state (PENDING → QUEUED, then RUNNING) without waiting for the next poll.
     this.poke(jobId);
+    this.quiet = 0;
   }
 
   async reattach(jobId: string, ref: string | null, workDir: string, spec: () => LaunchSpec): Promise<void> {

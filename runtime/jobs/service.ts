@@ -177,7 +177,8 @@ export class JobService {
       case "EXECUTING":
         if (job.phase !== "EXECUTING") {
           // The executor's own record (Slurm accounting) when it has one, not when we noticed.
-          const started = u.startedAt ?? job.started ?? Date.now();
+          // Slurm's times have whole seconds: never before the job's creation.
+          const started = u.startedAt !== undefined ? Math.max(u.startedAt, job.created) : (job.started ?? Date.now());
           this.transition(jobId, "EXECUTING", started);
           this.armOverrun(jobId, job.duration, started);
         }
@@ -229,9 +230,10 @@ export class JobService {
     this.clearOverrun(jobId);
     const job = this.db.get(jobId);
     if (!job) return;
-    if (job.started === null && times.startedAt !== undefined) this.db.setPhase(jobId, job.phase, times.startedAt);
+    const started = job.started ?? (times.startedAt !== undefined ? Math.max(times.startedAt, job.created) : null);
+    if (job.started === null && started !== null) this.db.setPhase(jobId, job.phase, started);
     const results = this.collectResults(job);
-    const ended = times.endedAt ?? Date.now();
+    const ended = times.endedAt !== undefined ? Math.max(times.endedAt, started ?? job.created) : Date.now();
     for (const hook of this.finalHooks) {
       try {
         hook(job, { phase, ended, error: phase === "ERROR" ? message : null }, results);

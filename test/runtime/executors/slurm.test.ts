@@ -102,6 +102,47 @@ describe("slurm executor (real Slurm on loopback)", () => {
     }
   });
 
+  it("a job that went QUEUED → COMPLETED between two polls gets its start and end times from Slurm's accounting", async () => {
+    // Polls 20 s apart: the server learns of the job only from its end-of-job callback (which makes
+    // it poll once), so it never sees the job running.
+    const slow = await startServer({
+      executor: "slurm",
+      slurm: { partition: slurm.partition, slurmConf: slurm.env.SLURM_CONF, pollMs: 20_000, minPollMs: 20_000 },
+      auth: "tokens",
+      tokens: ["a=alice"],
+    });
+    try {
+      const job = await createJob(slow.url, "hello", { name: "quick", PHASE: "RUN" }, "a");
+      const slurmId = slow.app.uws.service.db.get(job.split("/").pop()!)!.execRef!;
+      expect(await waitFinal(job, "a")).toBe("COMPLETED");
+      const doc = (await http("GET", job, { token: "a" })).body;
+      expect(doc).not.toMatch(/startTime xsi:nil/);
+      const start = Date.parse(/<uws:startTime>([^<]+)</.exec(doc)![1]!);
+      const end = Date.parse(/<uws:endTime>([^<]+)</.exec(doc)![1]!);
+      const created = Date.parse(/<uws:creationTime>([^<]+)</.exec(doc)![1]!);
+      expect(start).toBeLessThanOrEqual(end);
+      expect(start).toBeGreaterThanOrEqual(created);
+      // The times are Slurm's (whole seconds, its local time), not when the server noticed.
+      const sc = execFileSync("scontrol", ["show", "job", "-o", slurmId], { env: { ...process.env, ...slurm.env } }).toString();
+      const slurmStart = new Date(/StartTime=(\S+)/.exec(sc)![1]!).getTime();
+      const slurmEnd = new Date(/EndTime=(\S+)/.exec(sc)![1]!).getTime();
+      expect(Math.abs(end - slurmEnd)).toBeLessThan(1000);
+      expect(Math.abs(start - Math.max(slurmStart, created))).toBeLessThan(1000);
+      expect(await xsdErrors(doc)).toEqual([]);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it("an overrun gives its reason: ABORTED with an errorSummary and /error naming the execution duration", async () => {
+    const job = await createJob(s.url, "sleep", { seconds: "60", EXECUTIONDURATION: "1", PHASE: "RUN" }, "a");
+    expect(await waitFinal(job, "a")).toBe("ABORTED");
+    const doc = (await http("GET", job, { token: "a" })).body;
+    expect(doc).toMatch(/<uws:errorSummary type="transient" hasDetail="true"><uws:message>execution duration of 1 s exceeded/);
+    expect(await xsdErrors(doc)).toEqual([]);
+    expect((await http("GET", `${job}/error`, { token: "a" })).body).toMatch(/execution duration of 1 s exceeded/);
+  });
+
   it("values with shell syntax reach the job as plain argv through sbatch", async () => {
     const marker = join(s.dir, "pwned-slurm");
     const evil = `$(touch ${marker}); \`touch ${marker}\` ' " ; touch ${marker}\nx`;
