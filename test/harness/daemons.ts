@@ -53,6 +53,11 @@ export function startDaemon(name: string, argv: string[], opts: DaemonOptions): 
   };
 }
 
+/** True while a process with this PID exists and is not a zombie. */
+export function pidAlive(pid: number): boolean {
+  return procStartTime(pid) !== undefined;
+}
+
 /** Stops daemons in reverse start order (each by its recorded PID). */
 export async function stopDaemons(daemons: Daemon[]): Promise<void> {
   for (const d of [...daemons].reverse()) await d.stop();

@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import type { Cluster } from "../../stacks/model/index.js";
+import { pidAlive } from "./daemons.js";
 
 export interface Leftovers {
   netns: string[];
@@ -29,9 +30,7 @@ export function leftovers(cluster: Cluster, stateDir: string, nsIds: string[] = 
   const processes: string[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      if (state === "Z") continue;
+      if (!pidAlive(Number(pid))) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
       const net = readlinkSync(`/proc/${pid}/ns/net`);
       if (cmd.includes(cluster.local.netnsPrefix) || cmd.includes(stateDir) || nsInodes.has(net)) processes.push(`${pid} ${cmd}`);
