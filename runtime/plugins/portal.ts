@@ -5,6 +5,7 @@
 // job phases per definition (GET /portal/events/{def}). The page drives jobs through the UWS
 // resources themselves, with the session cookie and its CSRF token.
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -205,6 +206,7 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
       res.write("retry: 3000\n\n");
       const known = new Map<string, Phase>();
       const gone = new AbortController();
+      setMaxListeners(0, gone.signal); // one listener per watched job
       let closed = false;
       let scheduled = false;
       const send = (id: string, phase: Phase | null) => res.write(`data: ${JSON.stringify({ id, phase })}\n\n`);

@@ -65,6 +65,8 @@ function notice(text, kind = "info") {
 
 // ---- shell: header, login, routes --------------------------------------------------------------------
 async function start() {
+  // The definitions are asked for at once (a 401 without a session is simply not used).
+  const definitions = api("GET", "/uws").catch(() => null);
   session = await api("GET", "/portal/session");
   const user = document.getElementById("user");
   if (session.auth === "none") document.getElementById("banner").replaceChildren(h("p", { class: "banner", role: "note" }, "Development server: authentication is off (auth none). Every visitor is anonymous and sees every job."));
@@ -77,8 +79,9 @@ async function start() {
   hubWatch();
   addEventListener("hashchange", route);
   if (!session.user) return loginView();
-  defs = (await api("GET", "/uws")).definitions;
+  defs = ((await definitions) ?? (await api("GET", "/uws"))).definitions;
   route();
+  performance.mark("portal:ready");
 }
 
 async function logout() {
@@ -325,6 +328,7 @@ async function jobList(d, box) {
   );
   performance.mark("joblist:fetch");
   const jobs = (await api("GET", `/uws/${enc(d.name)}`)).jobs;
+  performance.mark("joblist:fetched");
   jobs.sort((a, b) => (a.creationTime < b.creationTime ? 1 : a.creationTime > b.creationTime ? -1 : 0));
   const byId = new Map(jobs.map((j) => [j.id, j]));
   const rows = new Map();
@@ -375,6 +379,7 @@ async function jobList(d, box) {
   render();
   performance.mark("joblist:rendered");
   performance.measure("joblist", "joblist:fetch", "joblist:rendered");
+  performance.measure("joblist:render", "joblist:fetched", "joblist:rendered");
 
   const update = ({ id, phase, runId, creationTime }) => {
     let j = byId.get(id);
