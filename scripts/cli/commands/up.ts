@@ -30,6 +30,7 @@ export const up: Command = {
         "",
         `Cluster ${cluster.name} is ready in ${fmtMs(r.totalMs)}; canary job ran on ${r.readiness.canary.node}.`,
         `Job server: ${r.url}${selfSigned ? "   (self-signed certificate: curl -k, or configure dns: for Let's Encrypt)" : ""}`,
+        `Portal (browser): ${r.url.replace(/\/+$/, "")}/${selfSigned ? "   (accept the self-signed certificate once)" : ""}`,
         "Submit a job (the admin token is read from the cluster's state dir):",
         `  ${curl}`,
         `Shell on the head: uws-cluster ssh head --name ${cluster.name}   Remove: uws-cluster down --name ${cluster.name}`,
