@@ -93,5 +93,18 @@ export function loadJob(app: FastifyInstance, req: FastifyRequest): { def: JobDe
   return { def, job };
 }
 
-export const seeOther = (reply: FastifyReply, url: string) => reply.code(303).header("location", url).type(TEXT).send(`See ${url}\n`);
+/** 303 to url; `note` (a value the server changed, such as a clamped duration) goes in the body and a UWS-Note header. */
+export const seeOther = (reply: FastifyReply, url: string, note?: string) => {
+  if (note) reply.header("uws-note", note);
+  return reply.code(303).header("location", url).type(TEXT).send(`See ${url}\n${note ? `${note}\n` : ""}`);
+};
+
+/**
+ * EXECUTIONDURATION is capped by the definition's maxDuration: 0 (unlimited in UWS) and larger
+ * values become that maximum. The answer says so rather than changing the value silently.
+ */
+export function durationNote(def: JobDefinition, asked: number | undefined, granted: number): string | undefined {
+  if (asked === undefined || asked === granted) return undefined;
+  return `EXECUTIONDURATION: ${asked === 0 ? "0 (unlimited)" : `${asked} s`} is above the maximum of definition '${def.name}' (maxDuration); set to ${granted} s`;
+}
 export const text = (reply: FastifyReply, s: string) => reply.type(TEXT).send(s);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { UwsError } from "../jobs/service.js";
 import { one, parseFutureTime, parseNonNegInt, parseWord, readInput } from "../uws/input.js";
 import { iso } from "../uws/time.js";
-import { inputLimits, links, loadJob, seeOther, text } from "./context.js";
+import { durationNote, inputLimits, links, loadJob, seeOther, text } from "./context.js";
 
 export async function jobAttributesPlugin(app: FastifyInstance): Promise<void> {
   const { service, config } = app.uws;
@@ -25,11 +25,12 @@ export async function jobAttributesPlugin(app: FastifyInstance): Promise<void> {
 
   app.get("/uws/:def/:id/executionduration", async (req, reply) => text(reply, String(loadJob(app, req).job.duration)));
   app.post("/uws/:def/:id/executionduration", async (req, reply) => {
-    const { job } = loadJob(app, req);
+    const { def, job } = loadJob(app, req);
     const v = one(await readInput(req, undefined, undefined, limits), "EXECUTIONDURATION");
     if (v === undefined) throw new UwsError(400, "EXECUTIONDURATION is required (seconds, 0 = unlimited)");
-    service.setDuration(job, parseNonNegInt(v, "EXECUTIONDURATION"));
-    return seeOther(reply, links(app, req).job(job));
+    const asked = parseNonNegInt(v, "EXECUTIONDURATION");
+    const granted = service.setDuration(job, asked);
+    return seeOther(reply, links(app, req).job(job), durationNote(def, asked, granted));
   });
 
   app.get("/uws/:def/:id/destruction", async (req, reply) => {

@@ -6,7 +6,7 @@ import { UwsError, newJobId } from "../jobs/service.js";
 import { one, parseFutureTime, parseRunId, parseWord, parseNonNegInt, parsePhase, parseTime, readInput, readQuery } from "../uws/input.js";
 import { iso } from "../uws/time.js";
 import { jobsXml } from "../uws/xml.js";
-import { definitionOf, inputLimits, links, seeOther, wantsJson, XML } from "./context.js";
+import { definitionOf, durationNote, inputLimits, links, seeOther, wantsJson, XML } from "./context.js";
 
 export async function jobListPlugin(app: FastifyInstance): Promise<void> {
   const { service, config } = app.uws;
@@ -44,17 +44,18 @@ export async function jobListPlugin(app: FastifyInstance): Promise<void> {
       const xRaw = one(input, "DESTRUCTION");
       const runId = one(input, "RUNID");
       if (runId !== undefined) parseRunId(runId);
+      const asked = dRaw === undefined ? undefined : parseNonNegInt(dRaw, "EXECUTIONDURATION");
       const params = resolveParams(def, [], input.params, input.uploads);
       input.commit();
       const job = await service.create(def, req.principal.owner, params, {
         id,
         runId: runId ?? null,
-        duration: dRaw === undefined ? undefined : parseNonNegInt(dRaw, "EXECUTIONDURATION"),
+        duration: asked,
         destruction: xRaw === undefined ? undefined : parseFutureTime(xRaw, "DESTRUCTION"),
       });
       created = true;
       if (phase !== undefined) await service.run(job);
-      return seeOther(reply, links(app, req).job(job));
+      return seeOther(reply, links(app, req).job(job), durationNote(def, asked, job.duration));
     } finally {
       if (!created) rmSync(dir, { recursive: true, force: true });
     }

@@ -57,7 +57,7 @@ export function negotiate(accept: string | undefined): Format | undefined {
 export function render(doc: ProvDoc, f: Format): string {
   switch (f) {
     case "PROV-JSON":
-      return JSON.stringify(doc.toJson());
+      return doc.toJsonText();
     case "PROV-N":
       return toProvN(doc);
     case "PROV-XML":

@@ -103,7 +103,11 @@ export class ProvDoc {
       const c = clean(v);
       if (c !== undefined) a[k] = c;
     }
-    const key = kind + JSON.stringify(a);
+    let key: string = kind;
+    for (const k in a) {
+      const v = a[k]!;
+      key += `\u0001${k}\u0002${typeof v === "object" ? v.$ : v}`;
+    }
     if (this.relationKeys.has(key)) return;
     this.relationKeys.add(key);
     this.relations.push({ kind, attrs: a });
@@ -149,6 +153,33 @@ export class ProvDoc {
       if (rs.length) out[k] = Object.fromEntries(rs.map((r) => [`_:r${++n}`, r.attrs]));
     }
     return out;
+  }
+
+  /** JSON.stringify(this.toJson()), written directly (it runs at every job's completion, for the size). */
+  toJsonText(): string {
+    const str = JSON.stringify;
+    const attrs = (a: Attrs): string => {
+      let out = "";
+      for (const k in a) {
+        const v = a[k]!;
+        out += `${out ? "," : ""}${str(k)}:${typeof v === "object" ? `{"$":${str(v.$)},"type":${str(v.type)}}` : str(v)}`;
+      }
+      return `{${out}}`;
+    };
+    let out = `{"prefix":${str(this.prefix)}`;
+    for (const k of ELEMENT_KINDS) {
+      if (!this.elements[k].size) continue;
+      let sec = "";
+      for (const [id, a] of this.elements[k]) sec += `${sec ? "," : ""}${str(id)}:${attrs(a)}`;
+      out += `,"${k}":{${sec}}`;
+    }
+    let n = 0;
+    for (const k of RELATION_KINDS) {
+      let sec = "";
+      for (const r of this.relations) if (r.kind === k) sec += `${sec ? "," : ""}"_:r${++n}":${attrs(r.attrs)}`;
+      if (sec) out += `,"${k}":{${sec}}`;
+    }
+    return out + "}";
   }
 
   /** Records in serialization order: elements by kind, then relations grouped by kind. */

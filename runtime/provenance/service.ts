@@ -91,7 +91,7 @@ export class ProvenanceService {
 
   /** PROV-JSON text of a record, as served (and as sized in the result list). */
   json(record: JobRecord): string {
-    return JSON.stringify(this.document(record).toJson());
+    return this.document(record).toJsonText();
   }
 
   document(record: JobRecord): ProvDoc {

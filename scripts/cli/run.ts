@@ -24,7 +24,7 @@ function usage(): string {
   ].join("\n");
 }
 
-export function commandHelp(entry: CommandEntry, c: Command): string {
+function commandHelp(entry: CommandEntry, c: Command): string {
   const flags = [...c.flags, ...COMMON];
   const left = (f: FlagSpec) => (f.type === "boolean" ? `--${f.name}` : `--${f.name} ${f.value ?? "VALUE"}`);
   const width = Math.max(...flags.map((f) => left(f).length));

@@ -45,7 +45,7 @@ export interface DeployResult {
 }
 
 /** The files a node receives on this cluster's target: rendered files for the target, then secrets not already among them. */
-export function filesFor(input: Pick<DeployInput, "cluster" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
+function filesFor(input: Pick<DeployInput, "cluster" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
   const bundle = input.bundles.find((b) => b.node.name === node.name);
   if (!bundle) throw new NodeError(node.name, "the renderer produced no files for this node");
   const secret = (key: string): Buffer => {
@@ -106,7 +106,7 @@ function waitScript(ready: NonNullable<ServiceRow["ready"]>): string {
  * Idempotent per-node preparation a VM image does not have: the job server's system user with the
  * model's fixed uid (Slurm runs its jobs as that user on every node) and, on the head, its folders.
  */
-export function prepareScript(cluster: Cluster, node: ClusterNode): string {
+function prepareScript(cluster: Cluster, node: ClusterNode): string {
   const js = cluster.jobserver;
   const u = shq(js.user);
   const lines = [

@@ -36,10 +36,13 @@ export async function waitCloudInit(pool: SshPool, h: SshHost, timeoutMs: number
     + `; full log: uws-cluster ssh ${h.name} -- cat /var/log/cloud-init-output.log`);
 }
 
-/** The job server bundle (npm run build:runtime) copied to the head, with its native dependency installed there. */
-export async function installJobServer(pool: SshPool, head: SshHost): Promise<void> {
+/**
+ * The job server bundle (npm run build:runtime) copied to the head, with its native dependency
+ * installed there; `npmEnv` is the model's (Cluster.downloads: a proxy where the head has no route out).
+ */
+export async function installJobServer(pool: SshPool, head: SshHost, npmEnv: Record<string, string> = {}): Promise<void> {
   await pool.push(head, bundleFiles(dirname(JOB_SERVER_BUNDLE)));
-  await pool.run(head, jobServerInstallCommand(), { timeoutMs: 600_000 });
+  await pool.run(head, jobServerInstallCommand(REMOTE_BUNDLE_DIR, JOBSERVER_FILES.nodeHome, npmEnv), { timeoutMs: 600_000 });
 }
 
 /** The bundle's files as pushed to the head. */
@@ -58,9 +61,10 @@ export function bundleFiles(dir: string): PushFile[] {
  * /usr/local/bin: npm is run by its absolute path in the unpacked tarball, with that bin folder
  * first on PATH for npm's `#!/usr/bin/env node` and the package's install script.
  */
-export function jobServerInstallCommand(dir: string = REMOTE_BUNDLE_DIR, nodeHome: string = JOBSERVER_FILES.nodeHome): string {
+export function jobServerInstallCommand(dir: string = REMOTE_BUNDLE_DIR, nodeHome: string = JOBSERVER_FILES.nodeHome, env: Record<string, string> = {}): string {
   const bin = `${nodeHome}/bin`;
-  return `cd ${shq(dir)} && PATH=${shq(bin)}:"$PATH" ${shq(`${bin}/npm`)} install --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error`;
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${shq(v)} `).join("");
+  return `cd ${shq(dir)} && ${vars}PATH=${shq(bin)}:"$PATH" ${shq(`${bin}/npm`)} install --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error`;
 }
 
 function listFiles(dir: string): { abs: string; rel: string }[] {

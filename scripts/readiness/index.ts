@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SshHost, SshPool } from "../ssh/index.js";
+import { EXIT } from "../errors.js";
 import { NodeError, type Progress } from "../progress/index.js";
 
 export interface ReadinessInput {
@@ -30,22 +31,19 @@ export interface ReadinessLimits {
   canaryMs: number;
 }
 
-export const DEFAULT_LIMITS: ReadinessLimits = { slurmMs: 60_000, healthMs: 30_000, canaryMs: 60_000 };
+const DEFAULT_LIMITS: ReadinessLimits = { slurmMs: 60_000, healthMs: 30_000, canaryMs: 60_000 };
 
 export interface ReadinessReport {
   slurm: Record<string, string>;
   canary: { jobId: string; phase: string; node: string; ms: number };
 }
 
-/** Exit code when the gate fails (EXIT.notReady). */
-export const NOT_READY = 4;
-
 export async function readinessGate(input: ReadinessInput): Promise<ReadinessReport> {
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const { progress: p } = input;
-  const slurm = await p.step(`Waiting ≤ ${limits.slurmMs / 1000}s for Slurm nodes = idle`, () => slurmIdle(input, limits.slurmMs), NOT_READY);
-  await p.step(`Waiting ≤ ${limits.healthMs / 1000}s for the job server at ${input.url}`, () => health(input.url, limits.healthMs), NOT_READY);
-  const canary = await p.step(`Running a canary job (≤ ${limits.canaryMs / 1000}s)`, () => runCanary(input, limits.canaryMs), NOT_READY);
+  const slurm = await p.step(`Waiting ≤ ${limits.slurmMs / 1000}s for Slurm nodes = idle`, () => slurmIdle(input, limits.slurmMs), EXIT.notReady);
+  await p.step(`Waiting ≤ ${limits.healthMs / 1000}s for the job server at ${input.url}`, () => health(input.url, limits.healthMs), EXIT.notReady);
+  const canary = await p.step(`Running a canary job (≤ ${limits.canaryMs / 1000}s)`, () => runCanary(input, limits.canaryMs), EXIT.notReady);
   return { slurm, canary };
 }
 
@@ -110,7 +108,7 @@ export async function health(url: string, limitMs: number): Promise<void> {
 const FINAL = new Set(["COMPLETED", "ERROR", "ABORTED", "ARCHIVED"]);
 
 /** Submits the canary job over HTTP and waits for it; its `node` result must be one of the Slurm nodes. */
-export async function runCanary(input: ReadinessInput, limitMs: number): Promise<ReadinessReport["canary"]> {
+async function runCanary(input: ReadinessInput, limitMs: number): Promise<ReadinessReport["canary"]> {
   const t0 = Date.now();
   const job = input.canaryJob ?? "node-info";
   const auth = { authorization: `Bearer ${input.token}` };

@@ -45,6 +45,8 @@ export interface RenderOptions {
   addresses?: Record<string, string>;
   /** Public address of the head (floating IP) when known. */
   headPublicIp?: string;
+  /** The Slurm version installed on the head (`slurmctld -V`), when known; else the oldest supported. */
+  slurmVersion?: string;
   /** Secret values by SecretRef.key; when absent, secret files carry a placeholder like "<secret:munge.key>". */
   secrets?: Record<string, Buffer>;
 }
@@ -55,7 +57,7 @@ export function secretPlaceholder(key: string): string {
 
 /** Every node's bundle, head first. */
 export function renderCluster(cluster: Cluster, opts: RenderOptions = {}): NodeBundle[] {
-  const book = addressBook(cluster, opts.addresses, opts.headPublicIp);
+  const book = addressBook(cluster, opts.addresses, opts.headPublicIp, opts.slurmVersion);
   // User-data sees only what the model knows before apply, so it is the same before and after.
   const bootBook = addressBook(cluster);
   const nodes = [cluster.head, ...cluster.computes];
@@ -109,7 +111,7 @@ function secretFiles(cluster: Cluster, node: ClusterNode, values: Record<string,
         content: value ?? secretPlaceholder(s.key),
         concern: secretConcern(s.key),
         secret: s.key,
-        targets: ["openstack", "local"] as Target[],
+        targets: ["openstack", "local", "machines"] as Target[],
       };
     });
 }
@@ -138,6 +140,9 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, 
     user: { name: cluster.jobserver.user, uid: cluster.jobserver.uid, home: cluster.jobserver.dataDir },
     files: [...cloudFiles.filter((r) => withAddressLists || !r.addressList).map((r) => r.file), setup].map((f) => ({ path: f.path, owner: f.owner, mode: f.mode, content: String(f.content) })),
     setupScript: NODE_FILES.setup,
+    // Model choices: NFS packages only where the shared folder travels over NFS; an apt proxy where nodes have no route out.
+    nfs: cluster.sharedFs.kind === "nfs",
+    aptProxy: cluster.downloads.aptProxy,
   });
   // Address lists come from the SSH push when they are incomplete before apply or too big for Nova.
   let v = view(allAddressesKnown(cluster, book));

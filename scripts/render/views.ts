@@ -13,12 +13,73 @@ export interface AddressBook {
   of(node: ClusterNode): string | null;
   /** The head's public address (floating IP), when known. */
   headPublicIp: string | null;
+  /**
+   * The Slurm version installed on the head (`22.05.8`), when known: settings that differ between
+   * versions follow it. Unknown (user-data, `render`) means the oldest supported, Debian 12's 22.05.
+   */
+  slurmVersion?: string | null;
 }
 
-export function addressBook(cluster: Cluster, addresses?: Record<string, string>, headPublicIp?: string): AddressBook {
+export function addressBook(cluster: Cluster, addresses?: Record<string, string>, headPublicIp?: string, slurmVersion?: string): AddressBook {
   return {
     of: (n) => addresses?.[n.name] ?? n.privateIp ?? null,
     headPublicIp: headPublicIp ?? null,
+    slurmVersion: slurmVersion ?? null,
+  };
+}
+
+/** The oldest Slurm uws-cluster configures (Debian 12); the version assumed while the head's is unknown. */
+export const OLDEST_SLURM = "22.05";
+
+/** `22.05.8` → 2205 (year·100 + month), for comparisons between Slurm releases. */
+export function slurmRelease(version: string): number {
+  const m = /(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`not a Slurm version: ${JSON.stringify(version)} (expected e.g. 22.05.8)`);
+  return Number(m[1]) * 100 + Number(m[2]);
+}
+
+/** Where the head's power programs and their logs and records live (Slurm runs them as SlurmUser). */
+export const POWER_FILES = {
+  resume: "/usr/local/sbin/uws-power-resume",
+  suspend: "/usr/local/sbin/uws-power-suspend",
+  resumeFail: "/usr/local/sbin/uws-power-resume-fail",
+  /** PrologSlurmctld: lets a job start as soon as its powered-up nodes are ready. */
+  prolog: "/usr/local/sbin/uws-power-prolog",
+  /** One file per powered node: what the agent created for it (its id), written by resume, read by suspend. */
+  records: "/var/lib/slurm/uws-power",
+  logs: { resume: "/var/log/slurm/power-resume.log", suspend: "/var/log/slurm/power-suspend.log", resumeFail: "/var/log/slurm/power-resume-fail.log" },
+};
+
+/**
+ * Slurm power saving for elastic clusters (null for a fixed size). Settings that differ between
+ * releases are chosen by the head's Slurm version: 22.05 needs NoAddrCache and cloud_reg_addrs
+ * (23.11 removed both and logs them as errors), PrivateData=cloud shows powered-down nodes before
+ * 24.05, and max_powered_nodes exists from 24.05.
+ */
+export function powerView(cluster: Cluster, book: AddressBook) {
+  const e = cluster.elastic;
+  if (!e) return null;
+  const release = slurmRelease(book.slurmVersion ?? OLDEST_SLURM);
+  const secret = cluster.secrets.find((s) => s.key === "power.agent-token");
+  if (!secret) throw new Error(`elastic cluster ${cluster.name} has no power.agent-token secret in its model`);
+  const always = cluster.computes.filter((n) => n.power === "always").map((n) => n.name);
+  return {
+    programs: { resume: POWER_FILES.resume, suspend: POWER_FILES.suspend, resumeFail: POWER_FILES.resumeFail, prolog: POWER_FILES.prolog },
+    logs: { ...POWER_FILES.logs },
+    records: POWER_FILES.records,
+    agentUrl: e.agent.url,
+    tokenFile: secret.path,
+    idleSeconds: e.idleSeconds,
+    resumeTimeoutSeconds: e.resumeTimeoutSeconds,
+    suspendTimeoutSeconds: e.suspendTimeoutSeconds,
+    max: e.max,
+    // Slurm asks every node above min to be reached through the tree: it must span them all.
+    treeWidth: Math.max(cluster.computes.length, 50),
+    excluded: always.length ? always.join(",") : null,
+    slurmVersion: book.slurmVersion ?? OLDEST_SLURM,
+    before2311: release < 2311,
+    before2405: release < 2405,
+    maxPoweredNodes: release >= 2405 ? e.max : null,
   };
 }
 
@@ -55,10 +116,12 @@ export function slurmView(cluster: Cluster, node: ClusterNode, book: AddressBook
     authInfo: null as string | null,
     paths: { ...SLURM_PATHS },
     local,
+    cgroups: cluster.slurm.cgroups,
     // Local nodes are killed in fault tests: notice a dead slurmd within seconds.
     slurmdTimeout: local ? 10 : 300,
     partition: cluster.slurm.partition,
-    computes: cluster.computes.map((n) => ({ name: n.name, addr: book.of(n), cpus: n.cpus, realMemoryMb: n.realMemoryMb })),
+    computes: cluster.computes.map((n) => ({ name: n.name, addr: book.of(n), cpus: n.cpus, realMemoryMb: n.realMemoryMb, cloud: n.power === "on-demand" })),
+    power: powerView(cluster, book),
   };
 }
 
@@ -81,6 +144,7 @@ export function nfsView(cluster: Cluster, book: AddressBook) {
     user: cluster.jobserver.user,
     clients,
     server: book.of(cluster.head) ?? cluster.head.name,
+    nfs: cluster.sharedFs.kind === "nfs",
     mountUnit: `${unit}.mount`,
     automountUnit: `${unit}.automount`,
   };
@@ -127,6 +191,7 @@ export function jobserverView(cluster: Cluster, book: AddressBook) {
     installDir: JOBSERVER_FILES.installDir,
     entry: JOBSERVER_FILES.entry,
     nodeMajor: JOBSERVER_FILES.nodeMajor,
+    nodeDist: cluster.downloads.nodeDist,
     nodeHome: JOBSERVER_FILES.nodeHome,
     nodeBin: JOBSERVER_FILES.nodeBin,
   };

@@ -17,7 +17,7 @@ export interface Loaded {
  * Reads and validates a spec. `name` overrides the spec's name (CI pipelines give each run its own
  * cluster from one spec file: --name ci-$RUN_ID).
  */
-export function readSpecFile(file: string, cwd: string, name?: string): ClusterSpec {
+function readSpecFile(file: string, cwd: string, name?: string): ClusterSpec {
   const path = resolve(cwd, file);
   let text: string;
   try {

@@ -25,7 +25,7 @@ export interface NodeLayout {
 }
 
 /** Host paths bind-mounted per node; each gets the owner and mode of the host's own folder. */
-export const PRIVATE_DIRS = ["/root", "/var/lib/slurm", "/var/lib/munge", "/var/log/slurm", "/var/log/munge"] as const;
+const PRIVATE_DIRS = ["/root", "/var/lib/slurm", "/var/lib/munge", "/var/log/slurm", "/var/log/munge"] as const;
 
 /** A mount in the node's private mount namespace. */
 export interface NodeMount {

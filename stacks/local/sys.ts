@@ -10,7 +10,7 @@ export interface RunResult {
   stderr: string;
 }
 
-export class CommandError extends Error {
+class CommandError extends Error {
   constructor(readonly argv: string[], readonly code: number | string | null, readonly stderr: string) {
     super(`${argv.join(" ")} failed (${code}): ${stderr.trim() || "no output"}`);
     this.name = "CommandError";

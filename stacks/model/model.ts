@@ -4,7 +4,7 @@
  * never re-derive a name.
  */
 import { TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, type Lookup } from "./naming.js";
-import type { AaiSpec, AuthMode, ServerGroupPolicy, Target } from "./spec.js";
+import type { AaiSpec, AuthMode, MachinesRelease, ServerGroupPolicy, Target } from "./spec.js";
 
 export type Role = "head" | "compute";
 
@@ -150,6 +150,25 @@ export interface LocalLayout {
   root: string;
 }
 
+/**
+ * The machines target's host side (booted systemd-nspawn nodes on a per-cluster bridge): names
+ * derived from the cluster name alone, like LocalLayout, so `down --name` finds them.
+ */
+export interface MachinesLayout {
+  release: MachinesRelease;
+  /** Linux bridge name (≤ 15 characters). */
+  bridge: string;
+  subnet: string;
+  /** Host (bridge) address: how the host reaches the nodes, and where the apt proxy listens. */
+  hostIp: string;
+  /** Prefix of the nodes' machine names (systemd-nspawn --machine, ≤ 12 characters with the node index). */
+  machinePrefix: string;
+  /** Host folder of the cluster: node disks (overlay upper dirs) and the shared folder bound into every node. */
+  root: string;
+  /** Port of the apt proxy (apt-cacher-ng) on hostIp. */
+  proxyPort: number;
+}
+
 /** The AAI settings with the preset's claim that carries entitlements. */
 export interface ResolvedAai extends AaiSpec {
   entitlementClaim: string;
@@ -189,7 +208,20 @@ export interface Cluster {
   volume: ResolvedVolume;
   serverGroup: { name: string; policy: Exclude<ServerGroupPolicy, "none"> } | null;
   floatingIp: { description: string };
-  slurm: { partition: string; clusterName: string };
+  /** `cgroups`: Slurm tracks and confines jobs with cgroups (cloud VMs); false where nodes cannot delegate them (local namespaces, nspawn containers). */
+  slurm: { partition: string; clusterName: string; cgroups: boolean };
+  /**
+   * How compute nodes see the shared folder (volume.mountPoint): exported by the head over NFS (cloud
+   * VMs), or a host folder bound into every node (machines: a container has no kernel NFS).
+   */
+  sharedFs: { kind: "nfs" } | { kind: "host-bind"; hostDir: string };
+  /**
+   * Where booted nodes fetch what their image lacks: Debian packages (through `aptProxy` when set),
+   * Node.js (a release folder in nodejs.org's layout) and npm packages on the head (`npmEnv`: proxy,
+   * prebuilt-binary mirror). Cloud nodes use the internet; machines nodes, which have no route out,
+   * use the proxy their target runs on the bridge.
+   */
+  downloads: { aptProxy: string | null; nodeDist: string; npmEnv: Record<string, string> };
   apps: ClusterApp[];
   jobserver: {
     auth: AuthMode;
@@ -214,4 +246,5 @@ export interface Cluster {
   dns?: { name: string; email: string };
   secrets: SecretRef[];
   local: LocalLayout;
+  machines: MachinesLayout;
 }

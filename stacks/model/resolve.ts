@@ -5,6 +5,7 @@ import { formatCidr, hostAddress, parseCidr } from "./net.js";
 import type { Cluster, ClusterNode, ElasticSettings, LocalLayout, ResolvedNetwork, ResolvedVolume, SecretRef, SecurityRule, Tags } from "./model.js";
 import { KEYPAIR_SUFFIX, lookupOf, qualifiedName, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, tagToken } from "./naming.js";
 import type { ClusterSpec } from "./spec.js";
+import type { Cluster as ClusterModel, MachinesLayout } from "./model.js";
 import { FIRST_NODE_OFFSET } from "./validate.js";
 import { AAI_PRESETS } from "./presets.js";
 
@@ -37,11 +38,12 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const description = `${TAG_NAME} ${tagList.join(" ")}`;
 
   const local = localLayout(spec);
+  const machines = machinesLayout(spec);
   const localRoot = local.root;
   const network = resolveNetwork(spec);
   // Fixed addresses: the created subnet (cloud) or the local bridge subnet. With an existing
   // network the cloud assigns them and they are known only after apply.
-  const addressSubnet = spec.target === "local" ? local.subnet : network.mode === "create" ? network.cidr : undefined;
+  const addressSubnet = spec.target === "local" ? local.subnet : spec.target === "machines" ? machines.subnet : network.mode === "create" ? network.cidr : undefined;
   const ipOf = (index: number) => (addressSubnet ? hostAddress(parseCidr(addressSubnet)!, FIRST_NODE_OFFSET + index) : undefined);
 
   const local_ = spec.target === "local";
@@ -96,7 +98,9 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
     // Keypairs and server groups have no tags: their names carry the cluster id so the sweep can match them exactly.
     serverGroup: spec.serverGroup === "none" ? null : { name: qualifiedName(spec.name, id, SERVER_GROUP_SUFFIX), policy: spec.serverGroup },
     floatingIp: { description: `head of ${spec.name}; ${description}` },
-    slurm: { partition: spec.slurm.partition, clusterName: spec.name.replace(/-/g, "_") },
+    slurm: { partition: spec.slurm.partition, clusterName: spec.name.replace(/-/g, "_"), cgroups: spec.target === "openstack" },
+    sharedFs: spec.target === "machines" ? { kind: "host-bind", hostDir: `${machines.root}/shared` } : { kind: "nfs" },
+    downloads: downloadsFor(spec, machines),
     jobserver: {
       ...spec.jobserver,
       configDir: "/etc/uws-server",
@@ -108,7 +112,7 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
       uid: JOBSERVER_UID,
     },
     aai: spec.aai && { ...spec.aai, entitlementClaim: spec.aai.preset === "generic" ? "eduperson_entitlement" : AAI_PRESETS[spec.aai.preset].entitlementClaim },
-    dns: spec.dns, secrets, local,
+    dns: spec.dns, secrets, local, machines,
     apps: spec.apps.map((a) => ({ name: a.replace(/\/+$/, "").split("/").pop()!, source: resolvePath(ctx.specDir ?? process.cwd(), a) })),
   };
 }
@@ -146,8 +150,9 @@ function resolveElastic(spec: ClusterSpec, computes: ClusterNode[], local: Local
     min, max,
     idleSeconds: parseDuration(spec.compute.idle)!,
     resumeTimeoutSeconds: parseDuration(spec.compute.resumeTimeout)!,
-    // Removing a namespace node takes well under a second, deleting a server a few seconds.
-    suspendTimeoutSeconds: spec.target === "local" ? 30 : 120,
+    // Removing a namespace node takes well under a second, deleting a server a few seconds; Slurm
+    // keeps the node POWERING_DOWN (unusable) for this long after the suspend request.
+    suspendTimeoutSeconds: spec.target === "local" ? 5 : 120,
     agent: { host, port: POWER_AGENT_PORT, url: `http://${host}:${POWER_AGENT_PORT}` },
     nodes: computes.filter((n) => n.power === "on-demand").map((n) => n.name),
   };
@@ -169,6 +174,33 @@ function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {
     allocationPool: { start: hostAddress(cidr, 2), end: hostAddress(cidr, FIRST_NODE_OFFSET - 1) },
     dnsServers: spec.network.create.dnsServers,
     externalNetwork: spec.openstack.externalNetwork ?? "",
+  };
+}
+
+/**
+ * The machines target's names, from a hash of the cluster name like the local layout's but in
+ * other ranges (10.150–199.x.0/24, `uwsm-` bridges), so a local and a machines cluster coexist.
+ */
+function machinesLayout(spec: ClusterSpec): MachinesLayout {
+  const h = createHash("sha256").update(`machines:${spec.name}`).digest();
+  const tag = h.subarray(0, 3).toString("hex");
+  const subnet = spec.machines.subnet ?? `10.${150 + (h[3]! % 50)}.${h[4]!}.0/24`;
+  return {
+    release: spec.machines.release, bridge: `uwsm-${tag}`, subnet, hostIp: hostAddress(parseCidr(subnet)!, 1),
+    machinePrefix: `m${tag}-`, root: `/var/lib/uws-cluster/machines/${spec.name}`, proxyPort: 3142,
+  };
+}
+
+/** Where nodes download from (see Cluster.downloads): the internet, or the machines target's proxy on the bridge. */
+function downloadsFor(spec: ClusterSpec, m: MachinesLayout): ClusterModel["downloads"] {
+  if (spec.target !== "machines") return { aptProxy: null, nodeDist: "https://nodejs.org/dist", npmEnv: {} };
+  const proxy = `http://${m.hostIp}:${m.proxyPort}`;
+  return {
+    aptProxy: proxy,
+    // The proxy serves a release folder built from this machine's Node.js, and the job server's
+    // native module prebuilt here, in the layouts nodejs.org and prebuild-install expect.
+    nodeDist: `${proxy}/uws-mirror/node`,
+    npmEnv: { npm_config_https_proxy: proxy, npm_config_proxy: proxy, npm_config_better_sqlite3_binary_host: `${proxy}/uws-mirror/prebuilds/better-sqlite3` },
   };
 }
 

@@ -46,8 +46,8 @@ export const SERVICES: readonly ServiceRow[] = [
   },
   {
     name: "slurmctld", roles: ["head"], stage: "slurm",
-    // The shared folder is exported before the controller starts jobs that use it.
-    systemd: ["exportfs -ra", "systemctl enable slurmctld", "systemctl restart slurmctld"],
+    // The shared folder is exported before the controller starts jobs that use it (where it travels over NFS: see Cluster.sharedFs).
+    systemd: ["test ! -e /etc/exports || exportfs -ra", "systemctl enable slurmctld", "systemctl restart slurmctld"],
     local: { argv: ["/usr/sbin/slurmctld", "-D"] },
   },
   { name: "slurmd", roles: ["compute"], stage: "slurm", systemd: ["systemctl enable slurmd", "systemctl restart slurmd"], local: { argv: ["/usr/sbin/slurmd", "-D"] } },

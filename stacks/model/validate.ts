@@ -12,7 +12,7 @@ export const MAX_COMPUTE = 500;
 export const FIRST_NODE_OFFSET = 10;
 
 const TOP_KEYS = ["name", "id", "ttl", "target", "openstack", "head", "compute", "network", "access", "volume",
-  "serverGroup", "slurm", "jobserver", "aai", "dns", "local", "apps"] as const;
+  "serverGroup", "slurm", "jobserver", "aai", "dns", "local", "machines", "apps"] as const;
 
 /** Parses spec text (YAML, of which JSON is a subset) and validates it; throws SpecError. */
 export function parseSpec(text: string, source?: string): ClusterSpec {
@@ -48,7 +48,7 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
       r.fail("ttl", `must be a duration such as 90m, 8h, 2d or 1h30m (or none), got ${JSON.stringify(top.ttl)}`);
     } else ttl = top.ttl;
   }
-  const target = top.target === undefined ? "openstack" : r.oneOf(top.target, "target", ["openstack", "local"] as const) ?? "openstack";
+  const target = top.target === undefined ? "openstack" : r.oneOf(top.target, "target", ["openstack", "local", "machines"] as const) ?? "openstack";
 
   const os = top.openstack === undefined ? {} : r.object(top.openstack, "openstack") ?? {};
   r.noUnknownKeys(os, "openstack", ["externalNetwork", "region", "availabilityZone", "sshUser"]);
@@ -59,13 +59,13 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
     sshUser: os.sshUser === undefined ? "debian" : r.string(os.sshUser, "openstack.sshUser", { pattern: /^[a-z_][a-z0-9_-]{0,31}$/ }) ?? "debian",
   };
 
-  const head = readRole(r, top.head, "head", undefined, target === "local");
+  const head = readRole(r, top.head, "head", undefined, target !== "openstack");
   const computeRaw = r.object(top.compute ?? {}, "compute") ?? {};
   const size = readComputeSize(r, computeRaw, target);
   const count = size?.count;
   const { count: _count, min: _min, max: _max, idle: _idle, resumeTimeout: _rt, ...computeRole } = computeRaw;
   void _count; void _min; void _max; void _idle; void _rt;
-  const computeBase = readRole(r, computeRole, "compute", head, target === "local", []);
+  const computeBase = readRole(r, computeRole, "compute", head, target !== "openstack", []);
 
   const network = readNetwork(r, top.network, target);
   if (network && "create" in network && count !== undefined) {
@@ -116,6 +116,20 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
     if (s && (!c || c.prefix !== 24 || !isPrivate(c.base))) r.fail("local.subnet", `must be a private /24 such as 10.123.4.0/24 (or auto), got ${JSON.stringify(s)}`);
     else localSubnet = s;
   }
+  const mo = r.object(top.machines ?? {}, "machines") ?? {};
+  r.noUnknownKeys(mo, "machines", ["release", "subnet"]);
+  const release = mo.release === undefined ? "bookworm" : r.oneOf(mo.release, "machines.release", ["bookworm", "trixie"] as const) ?? "bookworm";
+  let machinesSubnet: string | undefined;
+  if (mo.subnet !== undefined && mo.subnet !== "auto") {
+    const s = r.string(mo.subnet, "machines.subnet");
+    const c = s ? parseCidr(s) : undefined;
+    if (s && (!c || c.prefix !== 24 || !isPrivate(c.base))) r.fail("machines.subnet", `must be a private /24 such as 10.123.4.0/24 (or auto), got ${JSON.stringify(s)}`);
+    else machinesSubnet = s;
+  }
+  // Each booted node holds ~300 MiB of disk and its own systemd, Slurm and munge.
+  if (target === "machines" && size && count !== undefined && (count > 20 || size.elastic)) {
+    r.fail(size.elastic ? "compute.min" : "compute.count", size.elastic ? "elastic compute nodes are not available on the machines target; use count" : `the machines target boots at most 20 compute nodes on one machine, got ${count}`);
+  }
   if (target === "local" && size && count !== undefined && count > 200) {
     r.fail(size.elastic ? "compute.max" : "compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
   }
@@ -138,7 +152,7 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
     network: network!, access: access!, volume: volume!, serverGroup: serverGroup!,
     slurm: { partition: partition! },
     jobserver: { auth: auth!, port: port!, uploadLimitMb: uploadLimitMb! },
-    aai, dns, local: { subnet: localSubnet }, apps,
+    aai, dns, local: { subnet: localSubnet }, machines: { release, ...(machinesSubnet ? { subnet: machinesSubnet } : {}) }, apps,
   };
 }
 
@@ -227,7 +241,7 @@ function readNetwork(r: Reader, raw: unknown, target: string): NetworkSpec | und
     if (!cidr || !dnsServers) return undefined;
     return { create: { cidr, dnsServers } };
   }
-  if (target === "local") return r.fail("network.existing", "the local target creates its own bridge network; remove network.existing");
+  if (target !== "openstack") return r.fail("network.existing", `the ${target} target creates its own bridge network; remove network.existing`);
   const e = r.object(o.existing, "network.existing") ?? {};
   r.noUnknownKeys(e, "network.existing", ["network", "subnet"]);
   const network = r.string(e.network, "network.existing.network", { hint: "the name or id of an existing network" });

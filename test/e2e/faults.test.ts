@@ -11,7 +11,7 @@ import type { Cluster } from "../../stacks/model/index.js";
 import { isAlive, LocalTarget } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
-import { ensureBundle, finish, phaseOf, result, submit, type Job } from "./helpers.js";
+import { ensureBundle, finish, phaseOf, result, submit, upLocal, type Job } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
 import { waitFor } from "../harness/wait.js";
 import { localSpec, specYaml } from "../harness/specs.js";
@@ -51,12 +51,8 @@ describe("local cluster faults", () => {
 
   beforeAll(async () => {
     ensureBundle(); // `up` rebuilds it too when runtime/ is newer, so the executor under test is the current one
-    upRun = await cli(["up", "--spec", specFile, "--json"], env);
+    ({ run: upRun, cluster, token, url, ns } = await upLocal(state, specFile, env));
     if (upRun.code !== 0) throw new Error(`up failed (${upRun.code}): ${upRun.stderr}${upRun.stdout}`);
-    cluster = state.readJson<Cluster>("model.json")!;
-    token = readFileSync(state.path("secrets/jobserver.admin-token"), "utf8").trim();
-    url = String(upRun.json[upRun.json.length - 1]!.url);
-    ns = namespaceIds(cluster);
   }, 120_000);
 
   afterAll(async () => {

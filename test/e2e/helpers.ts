@@ -1,7 +1,34 @@
-/** Helpers for end-to-end tests of local clusters: UWS over HTTP and the job server bundle (the CLI: test/harness/cli.ts). */
+/** Helpers for end-to-end tests of local clusters: `up` and what it leaves to read, UWS over HTTP, the job server bundle. */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { parseSpec, resolveCluster, type Cluster } from "../../stacks/model/index.js";
 import { JOB_SERVER_BUNDLE, REPO_ROOT } from "../../scripts/deploy/bundle.js";
+import type { ClusterState } from "../../scripts/state/store.js";
+import { cli, type CliResult } from "../harness/cli.js";
+import { namespaceIds } from "../harness/leftovers.js";
+
+export interface LocalUp {
+  run: CliResult;
+  /** The last JSON line of `up` (its result); {} when there is none. */
+  final: Record<string, unknown>;
+  /** The model `up` stored, else the spec file's. */
+  cluster: Cluster;
+  /** The admin token ("" when `up` did not get to write it). */
+  token: string;
+  url: string;
+  /** The cluster's network namespaces while it is up, for the leftovers check after `down`. */
+  ns: string[];
+}
+
+/** `up --spec FILE --json`, then what the tests read back from the state dir. Never throws for a failed `up`. */
+export async function upLocal(state: ClusterState, specFile: string, env: NodeJS.ProcessEnv): Promise<LocalUp> {
+  const run = await cli(["up", "--spec", specFile, "--json"], env);
+  const final = run.json.at(-1) ?? {};
+  const cluster = state.readJson<Cluster>("model.json") ?? resolveCluster(parseSpec(readFileSync(specFile, "utf8"), specFile));
+  const tokenFile = state.path("secrets/jobserver.admin-token");
+  const token = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : "";
+  return { run, final, cluster, token, url: String(final.url ?? ""), ns: namespaceIds(cluster) };
+}
 
 /** The job server bundle the local target starts: built by the project's own script when missing. */
 export function ensureBundle(): void {

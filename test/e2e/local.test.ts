@@ -10,7 +10,7 @@ import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/i
 import { localSpec, specYaml } from "../harness/specs.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
-import { ensureBundle, finish, result, submit } from "./helpers.js";
+import { ensureBundle, finish, result, submit, upLocal } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
 
 const home = mkdtempSync(join(tmpdir(), "uwsc-e2e-"));
@@ -31,12 +31,7 @@ describe("local cluster end to end", () => {
 
   beforeAll(async () => {
     ensureBundle();
-    upRun = await cli(["up", "--spec", specFile, "--json"], env);
-    final = upRun.json[upRun.json.length - 1] ?? {};
-    cluster = state.readJson<Cluster>("model.json") ?? resolveCluster(validateSpec(SPEC));
-    token = readFileSync(state.path("secrets/jobserver.admin-token"), "utf8").trim();
-    url = String(final.url ?? "");
-    ns = namespaceIds(cluster);
+    ({ run: upRun, final, cluster, token, url, ns } = await upLocal(state, specFile, env));
   }, 120_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import type { Cluster, ClusterNode, ServiceRow } from "../../../stacks/model/index.js";
 import { parseSpec, resolveCluster } from "../../../stacks/model/index.js";
-import { destroyLocal, isAlive, LocalRecord, LocalTarget, RECORD_FILE, sweepLocal, type HostKeyPair } from "../../../stacks/local/index.js";
+import { destroyLocal, isAlive, LocalRecord, LocalTarget, sweepLocal, type HostKeyPair } from "../../../stacks/local/index.js";
 import { bool } from "../../cli/args.js";
 import { bundleInPackage, REPO_ROOT } from "../../deploy/bundle.js";
 import { CliError, PreflightError } from "../../errors.js";
@@ -21,7 +21,7 @@ import { systemSshArgv } from "../ssh-argv.js";
 import type { Machines, NamedContext, Target, TargetContext, TargetStatus } from "../target.js";
 
 /** The executables the local target runs, and the Debian package of each. */
-export const SYSTEM_DEPS: { bin: string; pkg: string }[] = [
+const SYSTEM_DEPS: { bin: string; pkg: string }[] = [
   { bin: "/usr/sbin/slurmctld", pkg: "slurmctld" },
   { bin: "/usr/sbin/slurmd", pkg: "slurmd" },
   { bin: "/usr/bin/sinfo", pkg: "slurm-client" },
@@ -32,12 +32,12 @@ export const SYSTEM_DEPS: { bin: string; pkg: string }[] = [
   { bin: "/usr/bin/setpriv", pkg: "util-linux" },
 ];
 
-export function missingPackages(exists: (p: string) => boolean = existsSync): string[] {
+function missingPackages(exists: (p: string) => boolean = existsSync): string[] {
   return [...new Set(SYSTEM_DEPS.filter((d) => !exists(d.bin)).map((d) => d.pkg))];
 }
 
 /** Debian packages not installed on this machine (dpkg's view). */
-export function missingDebianPackages(packages: string[]): string[] {
+function missingDebianPackages(packages: string[]): string[] {
   if (!packages.length) return [];
   const r = spawnSync("dpkg-query", ["-W", "-f", "${Package} ${Status}\n", ...packages], { encoding: "utf8" });
   const installed = new Set(r.stdout.split("\n").filter((l) => l.endsWith(" install ok installed")).map((l) => l.split(" ")[0]));
@@ -73,7 +73,7 @@ export function jobServerUrl(cluster: Cluster): string {
 }
 
 /** The nodes' machinery (namespaces, holders, daemons), reading the record in the state dir. */
-export function localMachines(cluster: Cluster, state: ClusterState): LocalTarget {
+function localMachines(cluster: Cluster, state: ClusterState): LocalTarget {
   return new LocalTarget(cluster, { stateDir: state.dir, store: state, jobServer: { appDir: REPO_ROOT, bundle: bundleInPackage() } });
 }
 
@@ -107,7 +107,7 @@ async function remove(ctx: NamedContext): Promise<{ removed: boolean } | undefin
 }
 
 /** A local cluster known only by name: its local names derive from the name alone. */
-export function localClusterNamed(name: string): Cluster {
+function localClusterNamed(name: string): Cluster {
   return resolveCluster(parseSpec(JSON.stringify({ name, target: "local" }), "--name"));
 }
 
@@ -123,7 +123,7 @@ export interface LocalStatus {
   slurmError?: string;
 }
 
-export async function statusLocal(cluster: Cluster, state: ClusterState, now = new Date()): Promise<LocalStatus> {
+async function statusLocal(cluster: Cluster, state: ClusterState, now = new Date()): Promise<LocalStatus> {
   const rec = LocalRecord.read(state);
   const ident = state.peekIdentity();
   const createdAt = ident?.createdAt ?? null;
@@ -202,4 +202,3 @@ export const localTarget: Target = {
   curlExample: (url, tokenFile) => `curl -sS -L -H "Authorization: Bearer $(cat ${tokenFile})" -d PHASE=RUN ${url}/uws/hello`,
 };
 
-export { RECORD_FILE };

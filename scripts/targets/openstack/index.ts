@@ -1,10 +1,11 @@
 /**
  * The OpenStack target. create: pre-flight (nothing is created when something is missing) → engine
- * apply (terraform/tofu/pulumi on stacks/terraform or stacks/pulumi) → host keys from the console
- * log → SSH to the head's floating IP and to compute nodes through it → cloud-init done → job
- * server installed; the shared deploy pipeline does the rest, through an SSH tunnel to the job
- * server. delete: engine destroy, then a sweep of everything tagged with the cluster id (works with
- * the engine state lost). status: by tag.
+ * apply (terraform/tofu/pulumi on stacks/terraform or stacks/pulumi); then the booted-machine path
+ * shared with the machines target (scripts/deploy/booted.ts: host keys from the console log → SSH
+ * to the head's floating IP and to compute nodes through it → cloud-init done → job server
+ * installed); the shared deploy pipeline does the rest, through an SSH tunnel to the job server.
+ * delete: engine destroy, then a sweep of everything tagged with the cluster id (works with the
+ * engine state lost). status: by tag.
  *
  *   cloud/    the OpenStack API client, credentials, pre-flight, sweep, reap, status
  *   engines/  terraform/tofu and pulumi behind one interface
@@ -13,13 +14,9 @@ import { readFileSync, rmSync } from "node:fs";
 import { TAG_ID, TAG_NAME, tagToken, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
 import { str, UsageError, type ParsedArgs } from "../../cli/args.js";
 import { renderCluster } from "../../render/index.js";
-import { installJobServer, systemdStart, waitCloudInit } from "../../deploy/vm.js";
-import { aptInstall } from "../../deploy/apps.js";
-import { CliError } from "../../errors.js";
-import { knownHosts } from "../../secrets/index.js";
+import { bootedDoor, bootedMachines, readHostKeys } from "../../deploy/booted.js";
 import { StepError, type Progress } from "../../progress/index.js";
 import type { SecretValues } from "../../secrets/index.js";
-import { openTunnel, type SshHost } from "../../ssh/index.js";
 import { clusterKey } from "../../state/ssh-key.js";
 import type { ClusterState } from "../../state/store.js";
 import { systemSshArgv } from "../ssh-argv.js";
@@ -51,7 +48,7 @@ export interface CloudOptions {
 }
 
 /** The target's options from the verb's flags. */
-export function cloudOptions(ctx: Pick<TargetContext, "args" | "env" | "cwd" | "progress">, o: { engine: boolean }): Omit<CloudOptions, "engine"> & { engine?: Engine } {
+function cloudOptions(ctx: Pick<TargetContext, "args" | "env" | "cwd" | "progress">, o: { engine: boolean }): Omit<CloudOptions, "engine"> & { engine?: Engine } {
   const args: ParsedArgs = ctx.args;
   const p = str(args, "parallelism");
   const parallelism = p === undefined ? undefined : Number(p);
@@ -65,7 +62,7 @@ export function cloudOptions(ctx: Pick<TargetContext, "args" | "env" | "cwd" | "
   };
 }
 
-export function engineContext(cluster: Cluster, state: ClusterState, o: CloudOptions, extra: Partial<EngineContext> = {}): EngineContext {
+function engineContext(cluster: Cluster, state: ClusterState, o: CloudOptions, extra: Partial<EngineContext> = {}): EngineContext {
   return {
     cluster, workDir: state.path("engine"), env: o.env, parallelism: o.parallelism, ...(o.backend ? { backend: o.backend } : {}),
     onEvent: (e: EngineEvent) => { if (e.type === "retry") o.progress.info(`${e.engine} ${e.step}: transient failure (${e.reason}), retrying in ${Math.round(e.delayMs / 1000)} s`); },
@@ -91,27 +88,17 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
 
   const bootMs = o.bootTimeoutMs ?? 900_000;
   const servers = await serversByName(client, cluster);
-  const hostKeys = await p.step("Reading SSH host keys from the console logs", () =>
-    Promise.all(cluster.nodes.map((n) => waitForHostKey(client, { id: servers[n.name]!, name: n.name }, { timeoutMs: bootMs }))));
+  const hostKeys = await readHostKeys(cluster, p, (name) => waitForHostKey(client, { id: servers[name]!, name }, { timeoutMs: bootMs }));
   const privateIp = (n: ClusterNode) => outputs.privateIps[n.name] ?? n.privateIp!;
-  const hosts: SshHost[] = cluster.nodes.map((n, i) => ({ name: n.name, host: n.role === "head" ? outputs.headPublicIp : privateIp(n), hostKey: hostKeys[i]! }));
-  const head = hosts[0]!;
-  return {
-    nodes: cluster.nodes.map((n, i) => ({ node: n, ssh: hosts[i]! })),
-    // The deploy runs as root (user-data allows key-only root logins); compute nodes through the head.
-    ssh: { user: "root", privateKey: readFileSync(key.privateKeyPath), jump: head, connectRetryMs: bootMs, readyTimeoutMs: 20_000 },
+  // From here on the cloud path is shared with every booted-machine target (scripts/deploy/booted.ts).
+  return bootedMachines({
+    cluster, privateKey: readFileSync(key.privateKeyPath), bootMs,
+    hosts: cluster.nodes.map((n, i) => ({ name: n.name, host: n.role === "head" ? outputs.headPublicIp : privateIp(n), hostKey: hostKeys[i]! })),
     addresses: Object.fromEntries(cluster.nodes.map((n) => [n.name, privateIp(n)])),
     headPublicIp: outputs.headPublicIp,
     url: publicUrl(cluster, outputs.headPublicIp),
-    async prepare(pool, progress) {
-      await progress.step("Waiting for cloud-init to finish on every node", () => pool.forEach(hosts, (h) => waitCloudInit(pool, h, bootMs, (s) => progress.info(s))));
-      await progress.step("Installing the job server on the head", () => installJobServer(pool, head));
-    },
-    jobServer: (pool) => openTunnel(pool, head, cluster.jobserver.port),
-    startServices: async (pool, node, rows) => { await pool.run(hosts[cluster.nodes.indexOf(node)]!, systemdStart(rows)); },
-    installPackages: aptInstall,
     summary: { id: cluster.id, headPublicIp: outputs.headPublicIp },
-  };
+  });
 }
 
 /** Server ids by node name, found by the cluster id in their metadata (never by name alone). */
@@ -133,7 +120,7 @@ export interface CloudDownResult {
  * Engine destroy, then the tag sweep — always, so resources the engine lost track of (or a destroy
  * that failed half-way) are still removed. Only resources tagged with this cluster's id are touched.
  */
-export async function downCloud(ref: { id: string; cluster?: Cluster }, state: ClusterState, o: Omit<CloudOptions, "engine"> & { engine?: Engine }): Promise<CloudDownResult> {
+async function downCloud(ref: { id: string; cluster?: Cluster }, state: ClusterState, o: Omit<CloudOptions, "engine"> & { engine?: Engine }): Promise<CloudDownResult> {
   const p = o.progress;
   let engineError: string | undefined;
   if (o.engine && ref.cluster) {
@@ -158,13 +145,13 @@ export async function downCloud(ref: { id: string; cluster?: Cluster }, state: C
 }
 
 /** The cluster id of a cloud cluster known only by name (its local state lost): from the tags in the project. */
-export async function findCloudClusterId(o: Pick<CloudOptions, "env" | "cwd" | "cloud">, name: string): Promise<string | undefined> {
+async function findCloudClusterId(o: Pick<CloudOptions, "env" | "cwd" | "cloud">, name: string): Promise<string | undefined> {
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
   const { clusters } = await listClusters(client);
   return clusters.find((c) => c.name === name)?.id;
 }
 
-export async function statusCloud(cluster: Cluster, o: Pick<CloudOptions, "env" | "cwd" | "cloud">): Promise<CloudStatus> {
+async function statusCloud(cluster: Cluster, o: Pick<CloudOptions, "env" | "cwd" | "cloud">): Promise<CloudStatus> {
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
   return cloudStatus(client, { id: cluster.id });
 }
@@ -222,21 +209,7 @@ export const openstackTarget: Target = {
   },
   create,
   delete: remove,
-  async door({ cluster, state }) {
-    const recorded = knownHosts(state);
-    const hosts = cluster.nodes.map((n) => {
-      const h = recorded.find((k) => k.name === n.name);
-      if (!h) throw new CliError(`no SSH host key recorded for ${n.name}: is cluster ${cluster.name} up? (uws-cluster status --name ${cluster.name})`);
-      return { name: n.name, host: h.address, hostKey: h.hostKey };
-    });
-    return {
-      nodes: cluster.nodes.map((node, i) => ({ node, ssh: hosts[i]! })),
-      ssh: { user: "root", privateKey: readFileSync(clusterKey(cluster, state).privateKeyPath), jump: hosts[0]!, connectRetryMs: 10_000, readyTimeoutMs: 20_000 },
-      startServices: async (pool, node, rows) => { await pool.run(hosts[cluster.nodes.indexOf(node)]!, systemdStart(rows)); },
-      installPackages: aptInstall,
-      jobServer: (pool) => openTunnel(pool, hosts[0]!, cluster.jobserver.port),
-    };
-  },
+  door: async ({ cluster, state }) => bootedDoor(cluster, state, readFileSync(clusterKey(cluster, state).privateKeyPath)),
   status,
   sshArgv: ({ cluster, state }, node, command) => systemSshArgv(cluster, state, node, command, { jumpThroughHead: true }),
   curlExample: (url, tokenFile) => `curl -sS -k -L -H "Authorization: Bearer $(cat ${tokenFile})" -d PHASE=RUN ${url}/uws/hello`,

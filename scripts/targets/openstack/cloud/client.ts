@@ -24,7 +24,7 @@ const CATALOG_TYPES: Record<ServiceType, string[]> = {
   identity: ["identity"],
 };
 
-export const NOVA_MICROVERSION = "2.79";
+const NOVA_MICROVERSION = "2.79";
 
 export interface ClientOptions {
   /** Per-attempt bound (ms). */

@@ -188,7 +188,7 @@ function byRef(ref: Lookup): Record<string, string> {
   return ref.by === "id" ? { id: ref.value } : { name: ref.value };
 }
 
-export function formatPreflight(r: PreflightReport): string {
+function formatPreflight(r: PreflightReport): string {
   if (r.ok) return "pre-flight: ok";
   return [`pre-flight failed (${r.problems.length} problem${r.problems.length > 1 ? "s" : ""}):`, ...r.problems.map((p) => `  - [${p.check}] ${p.message}`)].join("\n");
 }

@@ -34,7 +34,7 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, delayMs: 30_000 };
-export const DEFAULT_PARALLELISM = 10;
+const DEFAULT_PARALLELISM = 10;
 
 export interface EngineContext {
   cluster: Cluster;

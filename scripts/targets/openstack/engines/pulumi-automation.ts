@@ -16,10 +16,10 @@ import { redactorFor, type Redactor } from "../redact.js";
 import { isTransient, reasonOf, withRetries } from "./retry.js";
 import { outputsFrom } from "./terraform.js";
 
-export const PROJECT = "uws-cluster";
-export const PASSPHRASE_FILE = "pulumi-passphrase";
+const PROJECT = "uws-cluster";
+const PASSPHRASE_FILE = "pulumi-passphrase";
 
-export function stackName(ctx: EngineContext): string {
+function stackName(ctx: EngineContext): string {
   return qualifiedName(ctx.cluster.name, ctx.cluster.id);
 }
 

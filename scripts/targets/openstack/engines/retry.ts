@@ -28,7 +28,7 @@ export function isTransient(output: string): boolean {
   return TRANSIENT_PATTERNS.some((p) => p.test(output));
 }
 
-export function retryPolicy(ctx: Pick<EngineContext, "retry">): RetryPolicy {
+function retryPolicy(ctx: Pick<EngineContext, "retry">): RetryPolicy {
   const r = ctx.retry ?? DEFAULT_RETRY;
   if (!Number.isInteger(r.retries) || r.retries < 0 || !(r.delayMs >= 0)) throw new Error(`retry policy: retries must be an integer ≥ 0 and delayMs ≥ 0, got ${JSON.stringify(r)}`);
   return r;

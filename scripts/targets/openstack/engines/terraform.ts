@@ -25,7 +25,7 @@ const DESTROY_PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHV3cy1jbHV
  * A failed refresh of something that no longer exists (the image or flavor an instance was booted
  * from, deleted since): destroy does not need it, so it is retried with -refresh=false.
  */
-export const REFRESH_FAILURE = /(image|flavor)[^\n]*(not found|could not be found|unable to find|no longer exists?|error retrieving)|(unable to find|no|could not find|error retrieving|error reading|error getting)[^\n]*(image|flavor)|Error refreshing state|while refreshing/i;
+const REFRESH_FAILURE = /(image|flavor)[^\n]*(not found|could not be found|unable to find|no longer exists?|error retrieving)|(unable to find|no|could not find|error retrieving|error reading|error getting)[^\n]*(image|flavor)|Error refreshing state|while refreshing/i;
 
 export class TerraformEngine implements Engine {
   constructor(readonly name: "terraform" | "tofu", readonly binary: string) {}
@@ -146,7 +146,7 @@ function hasResources(statePath: string): boolean {
   }
 }
 
-export function parseTerraformOutputs(stdout: string, engine: string): EngineOutputs {
+function parseTerraformOutputs(stdout: string, engine: string): EngineOutputs {
   let doc: Record<string, { value?: unknown }>;
   try {
     doc = JSON.parse(stdout) as Record<string, { value?: unknown }>;
