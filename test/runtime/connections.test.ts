@@ -23,6 +23,8 @@ const port = () => Number(new URL(s.url).port);
 function open(): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const c = connect(port(), "127.0.0.1", () => resolve(c));
+    // Read (and drop) what the server sends, so its closing is seen.
+    c.resume();
     c.on("error", () => {});
     c.once("error", reject);
     sockets.push(c);
