@@ -26,6 +26,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "run", summary: "submit a job, follow it until it ends and download its results", load: async () => (await import("./commands/run.js")).run },
   { name: "jobs", summary: "list a cluster's jobs, newest first", load: async () => (await import("./commands/run.js")).jobs },
   { name: "image", summary: "build the machines target's node image (Debian, once; cached outside the checkout)", load: async () => (await import("./commands/image.js")).image },
-  { name: "image", summary: "build the machines target's node image (Debian, once; cached outside the checkout)", load: async () => (await import("./commands/image.js")).image },
   { name: "serve", summary: "run the UWS job server (the head node's payload) on this machine", load: async () => (await import("./commands/serve.js")).serve },
 ];

@@ -143,9 +143,6 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, 
     // Model choices: NFS packages only where the shared folder travels over NFS; an apt proxy where nodes have no route out.
     nfs: cluster.sharedFs.kind === "nfs",
     aptProxy: cluster.downloads.aptProxy,
-    // Model choices: NFS packages only where the shared folder travels over NFS; an apt proxy where nodes have no route out.
-    nfs: cluster.sharedFs.kind === "nfs",
-    aptProxy: cluster.downloads.aptProxy,
   });
   // Address lists come from the SSH push when they are incomplete before apply or too big for Nova.
   let v = view(allAddressesKnown(cluster, book));

@@ -145,7 +145,6 @@ export function nfsView(cluster: Cluster, book: AddressBook) {
     clients,
     server: book.of(cluster.head) ?? cluster.head.name,
     nfs: cluster.sharedFs.kind === "nfs",
-    nfs: cluster.sharedFs.kind === "nfs",
     mountUnit: `${unit}.mount`,
     automountUnit: `${unit}.automount`,
   };
@@ -192,7 +191,6 @@ export function jobserverView(cluster: Cluster, book: AddressBook) {
     installDir: JOBSERVER_FILES.installDir,
     entry: JOBSERVER_FILES.entry,
     nodeMajor: JOBSERVER_FILES.nodeMajor,
-    nodeDist: cluster.downloads.nodeDist,
     nodeDist: cluster.downloads.nodeDist,
     nodeHome: JOBSERVER_FILES.nodeHome,
     nodeBin: JOBSERVER_FILES.nodeBin,

@@ -7,14 +7,12 @@ import type { Target as TargetName } from "../../stacks/model/index.js";
 import type { FlagSpec } from "../cli/args.js";
 import { localFlags } from "./local/flags.js";
 import { machinesFlags } from "./machines/flags.js";
-import { machinesFlags } from "./machines/flags.js";
 import { openstackFlags } from "./openstack/flags.js";
 import type { Target, TargetFlags } from "./target.js";
 
 const TARGETS: Record<TargetName, { flags: TargetFlags; load: () => Promise<Target> }> = {
   local: { flags: localFlags, load: async () => (await import("./local/index.js")).localTarget },
   openstack: { flags: openstackFlags, load: async () => (await import("./openstack/index.js")).openstackTarget },
-  machines: { flags: machinesFlags, load: async () => (await import("./machines/index.js")).machinesTarget },
   machines: { flags: machinesFlags, load: async () => (await import("./machines/index.js")).machinesTarget },
 };
 

@@ -169,25 +169,6 @@ export interface MachinesLayout {
   proxyPort: number;
 }
 
-/**
- * The machines target's host side (booted systemd-nspawn nodes on a per-cluster bridge): names
- * derived from the cluster name alone, like LocalLayout, so `down --name` finds them.
- */
-export interface MachinesLayout {
-  release: MachinesRelease;
-  /** Linux bridge name (≤ 15 characters). */
-  bridge: string;
-  subnet: string;
-  /** Host (bridge) address: how the host reaches the nodes, and where the apt proxy listens. */
-  hostIp: string;
-  /** Prefix of the nodes' machine names (systemd-nspawn --machine, ≤ 12 characters with the node index). */
-  machinePrefix: string;
-  /** Host folder of the cluster: node disks (overlay upper dirs) and the shared folder bound into every node. */
-  root: string;
-  /** Port of the apt proxy (apt-cacher-ng) on hostIp. */
-  proxyPort: number;
-}
-
 /** The AAI settings with the preset's claim that carries entitlements. */
 export interface ResolvedAai extends AaiSpec {
   entitlementClaim: string;

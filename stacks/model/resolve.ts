@@ -6,7 +6,6 @@ import type { Cluster, ClusterNode, ElasticSettings, LocalLayout, ResolvedNetwor
 import { KEYPAIR_SUFFIX, lookupOf, qualifiedName, SERVER_GROUP_SUFFIX, TAG_EXPIRES, TAG_ID, TAG_NAME, TAG_ROLE, tagToken } from "./naming.js";
 import type { ClusterSpec } from "./spec.js";
 import type { Cluster as ClusterModel, MachinesLayout } from "./model.js";
-import type { Cluster as ClusterModel, MachinesLayout } from "./model.js";
 import { FIRST_NODE_OFFSET } from "./validate.js";
 import { AAI_PRESETS } from "./presets.js";
 
@@ -39,7 +38,6 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   const description = `${TAG_NAME} ${tagList.join(" ")}`;
 
   const local = localLayout(spec);
-  const machines = machinesLayout(spec);
   const machines = machinesLayout(spec);
   const localRoot = local.root;
   const network = resolveNetwork(spec);
@@ -114,7 +112,7 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
       uid: JOBSERVER_UID,
     },
     aai: spec.aai && { ...spec.aai, entitlementClaim: spec.aai.preset === "generic" ? "eduperson_entitlement" : AAI_PRESETS[spec.aai.preset].entitlementClaim },
-    dns: spec.dns, secrets, local, machines, machines,
+    dns: spec.dns, secrets, local, machines,
     apps: spec.apps.map((a) => ({ name: a.replace(/\/+$/, "").split("/").pop()!, source: resolvePath(ctx.specDir ?? process.cwd(), a) })),
   };
 }
@@ -176,33 +174,6 @@ function resolveNetwork(spec: ClusterSpec): ResolvedNetwork {
     allocationPool: { start: hostAddress(cidr, 2), end: hostAddress(cidr, FIRST_NODE_OFFSET - 1) },
     dnsServers: spec.network.create.dnsServers,
     externalNetwork: spec.openstack.externalNetwork ?? "",
-  };
-}
-
-/**
- * The machines target's names, from a hash of the cluster name like the local layout's but in
- * other ranges (10.150–199.x.0/24, `uwsm-` bridges), so a local and a machines cluster coexist.
- */
-function machinesLayout(spec: ClusterSpec): MachinesLayout {
-  const h = createHash("sha256").update(`machines:${spec.name}`).digest();
-  const tag = h.subarray(0, 3).toString("hex");
-  const subnet = spec.machines.subnet ?? `10.${150 + (h[3]! % 50)}.${h[4]!}.0/24`;
-  return {
-    release: spec.machines.release, bridge: `uwsm-${tag}`, subnet, hostIp: hostAddress(parseCidr(subnet)!, 1),
-    machinePrefix: `m${tag}-`, root: `/var/lib/uws-cluster/machines/${spec.name}`, proxyPort: 3142,
-  };
-}
-
-/** Where nodes download from (see Cluster.downloads): the internet, or the machines target's proxy on the bridge. */
-function downloadsFor(spec: ClusterSpec, m: MachinesLayout): ClusterModel["downloads"] {
-  if (spec.target !== "machines") return { aptProxy: null, nodeDist: "https://nodejs.org/dist", npmEnv: {} };
-  const proxy = `http://${m.hostIp}:${m.proxyPort}`;
-  return {
-    aptProxy: proxy,
-    // The proxy serves a release folder built from this machine's Node.js, and the job server's
-    // native module prebuilt here, in the layouts nodejs.org and prebuild-install expect.
-    nodeDist: `${proxy}/uws-mirror/node`,
-    npmEnv: { npm_config_https_proxy: proxy, npm_config_proxy: proxy, npm_config_better_sqlite3_binary_host: `${proxy}/uws-mirror/prebuilds/better-sqlite3` },
   };
 }
 

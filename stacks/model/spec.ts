@@ -77,8 +77,6 @@ export interface ClusterSpec {
   local: { subnet?: string };
   /** The machines target: the Debian release its nodes boot, and its bridge subnet (derived from the name when absent). */
   machines: { release: MachinesRelease; subnet?: string };
-  /** The machines target: the Debian release its nodes boot, and its bridge subnet (derived from the name when absent). */
-  machines: { release: MachinesRelease; subnet?: string };
   /** Application folders (job definitions, scripts, data, app.yaml), as written: relative to the spec file. */
   apps: string[];
 }

@@ -130,20 +130,6 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
   if (target === "machines" && size && count !== undefined && (count > 20 || size.elastic)) {
     r.fail(size.elastic ? "compute.min" : "compute.count", size.elastic ? "elastic compute nodes are not available on the machines target; use count" : `the machines target boots at most 20 compute nodes on one machine, got ${count}`);
   }
-  const mo = r.object(top.machines ?? {}, "machines") ?? {};
-  r.noUnknownKeys(mo, "machines", ["release", "subnet"]);
-  const release = mo.release === undefined ? "bookworm" : r.oneOf(mo.release, "machines.release", ["bookworm", "trixie"] as const) ?? "bookworm";
-  let machinesSubnet: string | undefined;
-  if (mo.subnet !== undefined && mo.subnet !== "auto") {
-    const s = r.string(mo.subnet, "machines.subnet");
-    const c = s ? parseCidr(s) : undefined;
-    if (s && (!c || c.prefix !== 24 || !isPrivate(c.base))) r.fail("machines.subnet", `must be a private /24 such as 10.123.4.0/24 (or auto), got ${JSON.stringify(s)}`);
-    else machinesSubnet = s;
-  }
-  // Each booted node holds ~300 MiB of disk and its own systemd, Slurm and munge.
-  if (target === "machines" && size && count !== undefined && (count > 20 || size.elastic)) {
-    r.fail(size.elastic ? "compute.min" : "compute.count", size.elastic ? "elastic compute nodes are not available on the machines target; use count" : `the machines target boots at most 20 compute nodes on one machine, got ${count}`);
-  }
   if (target === "local" && size && count !== undefined && count > 200) {
     r.fail(size.elastic ? "compute.max" : "compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
   }
