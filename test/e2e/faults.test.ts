@@ -3,14 +3,14 @@
 // it → slurmctld declares the node DOWN after SlurmdTimeout → the job (submitted --no-requeue) ends
 // in ERROR with a message naming the node failure instead of staying QUEUED/EXECUTING → the other
 // compute node still runs jobs → `down` leaves nothing, including the orphaned job step. Needs root.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
 import { isAlive, LocalTarget } from "../../stacks/local/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
+import { leftovers, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, phaseOf, result, submit, upLocal, type Job } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
 import { waitFor } from "../harness/wait.js";

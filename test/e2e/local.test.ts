@@ -2,14 +2,14 @@
 // job server bundle): `up` over the CLI → UWS jobs over HTTP reporting the Slurm node they ran on →
 // one job on each compute node → `down` → nothing of the cluster left on this host (the slurmd-kill
 // fault is in faults.test.ts). Needs root.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveCluster, validateSpec, type Cluster } from "../../stacks/model/index.js";
+import type { Cluster } from "../../stacks/model/index.js";
 import { localSpec, specYaml } from "../harness/specs.js";
 import { ClusterState } from "../../scripts/state/store.js";
-import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
+import { leftovers, NOTHING } from "../harness/leftovers.js";
 import { ensureBundle, finish, result, submit, upLocal } from "./helpers.js";
 import { cli, type CliResult } from "../harness/cli.js";
 
