@@ -110,7 +110,12 @@ describe("the shipped power programs with the real slurmctld", () => {
       writeFileSync(join(dir, "token"), token, { mode: 0o600 });
       const view = { clusterName: c.name, power: { ...powerView(c, addressBook(c))!, agentUrl: `http://127.0.0.1:${port}`, tokenFile: join(dir, "token"), records: join(dir, "records"),
         logs: { resume: join(dir, "resume.log"), suspend: join(dir, "suspend.log"), resumeFail: join(dir, "resume-fail.log") } } };
-      const prog = (template: string) => { const p = join(dir, template); writeFileSync(p, templates().render(`slurm/power/${template}.sh`, view), { mode: 0o755 }); return p; };
+      // The shipped text; only SLURM_CONF is added (a node's Slurm clients read /etc/slurm/slurm.conf).
+      const prog = (template: string) => {
+        const p = join(dir, template);
+        writeFileSync(p, templates().render(`slurm/power/${template}.sh`, view).replace("\n", `\nexport SLURM_CONF=${join(dir, "slurm.conf")}\n`), { mode: 0o755 });
+        return p;
+      };
       const programs = { resume: prog("resume"), suspend: prog("suspend"), resumeFail: prog("resume-fail"), prolog: prog("prolog") };
       const conf = await renderLoopbackSlurm(c, dir, { mungeSocket: munge.socket,
         extra: `ResumeProgram=${programs.resume}\nSuspendProgram=${programs.suspend}\nResumeFailProgram=${programs.resumeFail}\nPrologSlurmctld=${programs.prolog}\n` });
