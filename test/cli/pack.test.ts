@@ -1,10 +1,11 @@
 /**
  * The published shape: `npm pack` (its prepack builds dist/) gives a tarball that installs with
  * `npm i -g` and whose `uws-cluster` runs the compiled CLI, with no TypeScript source and no
- * checkout around it. Slow (npm installs the dependencies, better-sqlite3 compiles from source
- * where no prebuilt binary can be downloaded), hence the long timeout.
+ * checkout around it, and the job server it ships answers. Slow (npm installs the dependencies;
+ * better-sqlite3 compiles from source where no prebuilt binary can be downloaded: minutes on a busy
+ * 2-core machine), hence the long timeouts.
  */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,9 +21,9 @@ function ok(r: SpawnSyncReturns<string>, what: string): SpawnSyncReturns<string>
 }
 
 describe("npm pack", () => {
-  it("gives a tarball whose uws-cluster works after npm i -g, from the compiled JavaScript alone", () => {
+  it("gives a tarball whose uws-cluster works after npm i -g, from the compiled JavaScript alone", async () => {
     const npm = (args: string[], cwd: string) =>
-      spawnSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", timeout: 15 * 60_000 });
+      spawnSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, encoding: "utf8", timeout: 50 * 60_000 });
     ok(npm(["pack", "--pack-destination", tmp], REPO_ROOT), "npm pack");
     const tarball = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
     expect(tarball, "npm pack wrote no tarball").toBeDefined();
@@ -49,5 +50,27 @@ describe("npm pack", () => {
     const bad = run("validate", "--spec", "missing.yaml");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("cannot read --spec missing.yaml");
-  }, 30 * 60_000);
+
+    // serve runs the shipped job server bundle with the installed better-sqlite3.
+    const server = spawn(bin, ["serve", "--port", "0", "--auth", "none", "--data", join(tmp, "data"), "--log-level", "info"], { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let log = "";
+      const address = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve did not listen within 60 s:\n${log}`)), 60_000);
+        const onData = (d: Buffer) => {
+          log += d.toString();
+          const m = /"address":"(http:\/\/[^"]+)"/.exec(log);
+          if (m) { clearTimeout(timer); resolve(m[1]!); }
+        };
+        server.stdout.on("data", onData);
+        server.stderr.on("data", onData);
+        server.once("exit", (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}:\n${log}`)); });
+      });
+      const health = await fetch(`${address}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ ok: true });
+    } finally {
+      server.kill("SIGTERM");
+    }
+  }, 60 * 60_000);
 });
