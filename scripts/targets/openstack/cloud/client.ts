@@ -9,6 +9,7 @@
  * retried only when the connection was refused (nothing reached the server) or the caller marks it
  * safe, so a lost answer never creates a resource twice.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { CloudCredentials, Interface } from "./credentials.js";
 import { CliError, EXIT } from "../../../errors.js";
 import { redactText, registerSecret } from "../redact.js";
@@ -292,10 +293,6 @@ export class OpenStackClient {
       await sleep(delay * (0.5 + Math.random()));
     }
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function queryString(q: RequestOptions["query"]): string {
