@@ -19,10 +19,9 @@ import { oidcAuth } from "./auth/oidc.js";
 import { jobSecret, loadOrCreateKey } from "./auth/callback.js";
 import { guardConnections, httpServerOptions } from "./connections.js";
 import { baseUrl, inputLimits } from "./plugins/context.js";
-import { installErrorHandler } from "./plugins/errors.js";
+import { clientErrorHandler, installErrorHandler } from "./plugins/errors.js";
 import type { FormBody } from "./uws/input.js";
 import { registerRoutes } from "./plugins/index.js";
-import { createPortal } from "./portal/index.js";
 
 export type ServerOptions = PartialConfig & {
   /** Fastify logger (false in tests). */
@@ -91,6 +90,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     keepAliveTimeout: httpServerOptions(config.connections).keepAliveTimeout,
     connectionTimeout: 0,
     forceCloseConnections: true,
+    clientErrorHandler,
   });
   const connections = guardConnections(app.server, config.connections);
   const log = (m: string, extra?: Record<string, unknown>) => app.log.warn(extra ?? {}, m);
@@ -129,10 +129,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: limits.fields, fieldSize: limits.valueBytes, parts: limits.fields + 32 } });
 
   installErrorHandler(app);
-  // The web portal at / (portal/): browser sessions, signed result URLs, OIDC login.
-  const portal = createPortal(app, config, authenticate, { key, data });
-  app.addHook("onClose", async () => portal.close());
-  await registerRoutes(app, authenticate, portal);
+  await registerRoutes(app, authenticate);
 
   app.addHook("onClose", async () => {
     await service.close();

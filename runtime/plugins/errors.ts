@@ -58,3 +58,19 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.code(404).type(TEXT).send(`no resource at ${path}; the job lists are under /uws (GET /uws lists the definitions)\n`);
   });
 }
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (headers too large, malformed request
+ * line, timeouts): answered in plain text like every other error, then the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: import("node:net").Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "request line and headers: larger than the server's limit of 16 KiB (send long values in a form body, not the query string)"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request: not received within the server's time limits (connections.headersTimeout / requestTimeout)"]
+        : [400, "Bad Request", `request: not valid HTTP (${err.code ?? "parse error"})`];
+  const body = Buffer.from(message + "\n");
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
