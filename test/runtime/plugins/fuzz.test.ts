@@ -151,7 +151,12 @@ async function check(r: Req, res: Res): Promise<void> {
     expect(res.body.trim().length, what).toBeGreaterThan(0);
     if (res.status === 400 || res.status === 413) {
       const names = sentNames(r);
-      const named = names.some((n) => res.body.toLowerCase().includes(shown(n).toLowerCase())) || BODY_LEVEL.test(res.body);
+      // A field sent, a field the resource requires (PHASE, EXECUTIONDURATION, a parameter), or the body.
+      const named =
+        names.some((n) => res.body.toLowerCase().includes(shown(n).toLowerCase())) ||
+        CONTROL.some((c) => res.body.includes(c)) ||
+        PARAMS.some((p) => res.body.includes(`'${p}'`)) ||
+        BODY_LEVEL.test(res.body);
       expect(named, `${what}\nsent: ${JSON.stringify(names)}`).toBe(true);
     }
   }
