@@ -25,7 +25,8 @@ export async function buildCli() {
   rmSync(tmp, { recursive: true, force: true });
   const r = await build({
     absWorkingDir: root,
-    entryPoints: { main: "scripts/cli/main.ts" },
+    // elastic-agent: the local target's power agent, a process of its own (scripts/elastic).
+    entryPoints: { main: "scripts/cli/main.ts", "elastic-agent": "scripts/elastic/agent-main.ts" },
     outdir: tmp,
     bundle: true,
     splitting: true,

@@ -7,7 +7,7 @@
  *   Connecting to nodes → Preparing nodes → Writing configuration → Starting munge →
  *   Starting Slurm → Starting the job server → readiness gate (scripts/readiness)
  */
-import { SERVICE_STAGES, servicesFor, type Cluster, type ClusterNode, type ServiceRow, type Target } from "../../stacks/model/index.js";
+import { SERVICE_STAGES, servicesFor, type Cluster, type ClusterNode, type ServiceRow, type ServiceStage, type Target } from "../../stacks/model/index.js";
 import { readinessGate, type ReadinessLimits, type ReadinessReport } from "../readiness/index.js";
 import type { NodeBundle } from "../render/index.js";
 import { secretsFor, type SecretValues } from "../secrets/index.js";
@@ -69,9 +69,9 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   if (!head) throw new Error(`cluster ${cluster.name} has no head node to deploy to`);
   const each = <T>(nodes: DeployNode[], fn: (n: DeployNode) => Promise<T>) => pool.forEach(nodes.map((n) => ({ ...n.ssh, n })), (h) => named(h.n, () => fn(h.n)));
 
-  await p.step(`Connecting to ${input.nodes.length} nodes over SSH`, () => each(input.nodes, async (n) => { await pool.connect(n.ssh); }));
-  await p.step("Preparing nodes (job server user, shared folders)", () => each(input.nodes, (n) => pool.run(n.ssh, prepareScript(cluster, n.node))));
-  await p.step("Writing configuration and secrets", () => each(input.nodes, (n) => pool.push(n.ssh, filesFor(input, n.node))));
+  await p.step(`Connecting to ${input.nodes.length} nodes over SSH`, () => each(input.nodes, (n) => NODE_STEPS.connect(input, n)));
+  await p.step("Preparing nodes (job server user, shared folders)", () => each(input.nodes, (n) => NODE_STEPS.prepare(input, n)));
+  await p.step("Writing configuration and secrets", () => each(input.nodes, (n) => NODE_STEPS.write(input, n)));
   if (input.apps.length) {
     await p.step(`Installing ${input.apps.length === 1 ? "application" : "applications"} ${input.apps.map((a) => a.name).join(", ")}`, () => named(head, () => deployApps(cluster, input.apps, {
       pool, head: head.ssh, computes: input.nodes.filter((n) => n.node.role === "compute").map((n) => n.ssh), ...(input.installPackages ? { installPackages: input.installPackages } : {}),
@@ -79,22 +79,48 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   }
   for (const { stage, title } of SERVICE_STAGES) {
     await p.step(title, async () => {
-      const start = async (n: DeployNode) => {
-        const rows = servicesFor(stage, n.node.role);
-        if (!rows.length) return;
-        await input.startServices(n.node, rows);
-        for (const r of rows) if (r.ready) await pool.run(n.ssh, waitScript(r.ready));
-      };
+      const start = (n: DeployNode) => NODE_STEPS.start(input, n, stage);
       // The head's rows first (slurmctld before any slurmd registers), then every compute node at once.
       await named(head, () => start(head));
       await each(input.nodes.filter((n) => n !== head), start);
     });
   }
+  // Nodes powered on demand (elastic clusters) do not exist yet: the canary job powers one up.
   const readiness = await readinessGate({
-    pool, head: head.ssh, slurmNodes: cluster.computes.map((n) => n.name), url: input.jobServerUrl, token: input.adminToken,
+    pool, head: head.ssh, slurmNodes: cluster.computes.filter((n) => n.power !== "on-demand").map((n) => n.name),
+    canaryNodes: cluster.computes.map((n) => n.name), url: input.jobServerUrl, token: input.adminToken,
     progress: p, ...(input.limits ? { limits: input.limits } : {}),
   });
   return { readiness, timings: [...p.timings] };
+}
+
+type NodeStepInput = Pick<DeployInput, "cluster" | "pool" | "bundles" | "secrets" | "startServices">;
+
+/** What `up` does on each node, step by step; deploy() runs each step on every node, deployNode() all steps on one. */
+const NODE_STEPS = {
+  connect: async (input: NodeStepInput, n: DeployNode) => { await input.pool.connect(n.ssh); },
+  prepare: async (input: NodeStepInput, n: DeployNode) => { await input.pool.run(n.ssh, prepareScript(input.cluster, n.node)); },
+  write: (input: NodeStepInput, n: DeployNode) => input.pool.push(n.ssh, filesFor(input, n.node)),
+  start: async (input: NodeStepInput, n: DeployNode, stage: ServiceStage) => {
+    const rows = servicesFor(stage, n.node.role);
+    if (!rows.length) return;
+    await input.startServices(n.node, rows);
+    for (const r of rows) if (r.ready) await input.pool.run(n.ssh, waitScript(r.ready));
+  },
+};
+
+/**
+ * The same after-machines steps as `up`, for one compute node joining a running cluster (a node an
+ * elastic cluster powers up): connect (host key checked), prepare, push its files and secrets, start
+ * its service-table rows stage by stage. Application packages are not installed here (not yet).
+ */
+export async function deployNode(input: NodeStepInput, n: DeployNode): Promise<void> {
+  await named(n, async () => {
+    await NODE_STEPS.connect(input, n);
+    await NODE_STEPS.prepare(input, n);
+    await NODE_STEPS.write(input, n);
+    for (const { stage } of SERVICE_STAGES) await NODE_STEPS.start(input, n, stage);
+  });
 }
 
 /** Waits (5 s at most, polling every 20 ms) until a service-table readiness test passes. */

@@ -34,7 +34,7 @@ export async function upCluster(target: Target, ctx: TargetContext): Promise<UpR
   const doors: { close(): Promise<void> }[] = [];
   try {
     await m.prepare?.(pool, p);
-    const bundles = renderCluster(cluster, { addresses: m.addresses, ...(m.headPublicIp ? { headPublicIp: m.headPublicIp } : {}) });
+    const bundles = renderCluster(cluster, { addresses: m.addresses, ...(m.headPublicIp ? { headPublicIp: m.headPublicIp } : {}), ...(m.slurmVersion ? { slurmVersion: m.slurmVersion } : {}) });
     const door = await m.jobServer(pool);
     doors.push(door);
     const adminToken = secrets.get("jobserver.admin-token")!.toString("utf8").trim();

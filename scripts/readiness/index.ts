@@ -15,6 +15,8 @@ export interface ReadinessInput {
   head: SshHost;
   /** Slurm node names that must be idle. */
   slurmNodes: string[];
+  /** Nodes the canary may run on (default slurmNodes): an elastic cluster's canary powers one up. */
+  canaryNodes?: string[];
   /** Job server base URL as reached from here, e.g. http://10.0.0.10:8080. */
   url: string;
   /** Bearer token for the canary job. */
@@ -139,7 +141,8 @@ async function runCanary(input: ReadinessInput, limitMs: number): Promise<Readin
   const nodeRes = await fetch(`${jobUrl}/results/node`, { headers: auth });
   if (!nodeRes.ok) throw new Error(`canary job ${jobId}: result "node" answered ${nodeRes.status}`);
   const node = (await nodeRes.text()).trim();
-  if (!input.slurmNodes.includes(node)) throw new Error(`canary job ${jobId} ran on "${node}", which is not one of the compute nodes ${input.slurmNodes.join(", ")}`);
+  const allowed = input.canaryNodes ?? input.slurmNodes;
+  if (!allowed.includes(node)) throw new Error(`canary job ${jobId} ran on "${node}", which is not one of the compute nodes ${allowed.join(", ")}`);
   input.progress.node(node, "ok", `canary ${jobId} COMPLETED`);
   return { jobId, phase, node, ms: Date.now() - t0 };
 }

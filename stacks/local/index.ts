@@ -15,13 +15,13 @@ import { daemonSpec, startDaemon } from "./daemons.js";
 import { startHolder } from "./holder.js";
 import { buildNodeImage } from "./image.js";
 import { nodeLayout, type NodeLayout } from "./layout.js";
-import { createBridge, createNamespaces, removeNetwork, wireNode } from "./network.js";
+import { createBridge, createNamespaces, NETWORK_GONE, removeNetwork, wireNode } from "./network.js";
 import { LocalRecord, type RecordStore } from "./record.js";
-import { isAlive, procStartTime, run, signal, sleep, stopAll, waitGone, type Proc } from "./sys.js";
+import { isAlive, procStartTime, run, runIgnoring, signal, sleep, stopAll, waitGone, type Proc } from "./sys.js";
 
 export { LocalRecord, RECORD_FILE, type RecordStore, type LocalRecordData } from "./record.js";
 export { nodeLayout, type NodeLayout } from "./layout.js";
-export { isAlive, type Proc } from "./sys.js";
+export { isAlive, procStartTime, type Proc } from "./sys.js";
 
 /** A provisioned node: where to reach it and the host key it must present. */
 export interface ProvisionedNode {
@@ -66,7 +66,8 @@ export class LocalTarget {
    * Fails if the cluster already has a record (run down first).
    */
   async provision(authorizedKey: string, hostKeys: Record<string, HostKeyPair>, step: StepRunner = plain): Promise<ProvisionedNode[]> {
-    const missingKey = this.layouts.find((n) => !hostKeys[n.node.name]);
+    const layouts = this.layouts.filter((n) => n.node.power !== "on-demand"); // on-demand nodes come from addNode
+    const missingKey = layouts.find((n) => !hostKeys[n.node.name]);
     if (missingKey) throw new Error(`no host key given for ${missingKey.node.name}`);
     if (this.rec.data.bridge || Object.keys(this.rec.data.nodes).length) {
       throw new Error(`local cluster ${this.cluster.name} already exists (or a previous up failed): run \`uws-cluster down --name ${this.cluster.name}\` first`);
@@ -75,21 +76,71 @@ export class LocalTarget {
     const c = this.cluster;
     await step(`Creating network ${c.local.bridge} (${c.local.subnet})`, async () => {
       await createBridge(c, this.rec);
-      await createNamespaces(this.layouts, this.rec);
-      await Promise.all(this.layouts.map((n) => wireNode(c, n)));
+      await createNamespaces(layouts, this.rec);
+      await Promise.all(layouts.map((n) => wireNode(c, n)));
     });
-    const images = await step(`Preparing ${this.layouts.length} nodes`, async () => {
+    const images = await step(`Preparing ${layouts.length} nodes`, async () => {
       const root = c.local.root;
       this.rec.update((d) => { if (!d.dirs.includes(root)) d.dirs.push(root); });
       mkdirSync(root, { recursive: true, mode: 0o755 });
-      const images = this.layouts.map((n) => buildNodeImage(n, authorizedKey, hostKeys[n.node.name]!));
-      await Promise.all(this.layouts.map((n) => startHolder(n, (p) => this.rec.update((d) => { d.nodes[n.node.name]!.holder = p; }))));
+      const images = layouts.map((n) => buildNodeImage(n, authorizedKey, hostKeys[n.node.name]!));
+      await Promise.all(layouts.map((n) => startHolder(n, (p) => this.rec.update((d) => { d.nodes[n.node.name]!.holder = p; }))));
       return images;
     });
     await step("Starting sshd", async () => {
-      for (const n of this.layouts) this.start(n, "ssh");
+      for (const n of layouts) this.start(n, "ssh");
     });
-    return this.layouts.map((n, i) => ({ node: n.node, address: n.ip, hostKey: images[i]!.hostKey }));
+    return layouts.map((n, i) => ({ node: n.node, address: n.ip, hostKey: images[i]!.hostKey }));
+  }
+
+  /**
+   * Elastic clusters: creates one on-demand node on the running cluster's bridge with its sshd, as
+   * provision() does for the others (recorded before each part exists, so removeNode and down clean up).
+   */
+  async addNode(nodeName: string, authorizedKey: string, hostKey: HostKeyPair): Promise<ProvisionedNode> {
+    const n = this.layout(nodeName);
+    if (n.node.power !== "on-demand") throw new Error(`${nodeName} is not an on-demand node of ${this.cluster.name}`);
+    if (this.rec.data.nodes[nodeName]) throw new Error(`${nodeName} exists already (remove it first)`);
+    await createNamespaces([n], this.rec);
+    await wireNode(this.cluster, n);
+    const image = buildNodeImage(n, authorizedKey, hostKey);
+    await startHolder(n, (p) => this.rec.update((d) => { d.nodes[n.node.name]!.holder = p; }));
+    this.start(n, "ssh");
+    return { node: n.node, address: n.ip, hostKey: image.hostKey };
+  }
+
+  /**
+   * Elastic clusters: removes one node — its daemons and whatever else runs in its namespace (by
+   * PID), its holder, namespace, veth and folder — and its record. Parts already gone are skipped.
+   * Returns false when the node was not there.
+   */
+  async removeNode(nodeName: string): Promise<boolean> {
+    const n = this.layout(nodeName);
+    this.rec.update(() => {}); // read what other processes recorded
+    const r = this.rec.data.nodes[nodeName];
+    if (!r) return false;
+    await stopAll(Object.values(r.daemons), 1500);
+    const rest: Proc[] = [];
+    if (r.holder && isAlive(r.holder)) rest.push(r.holder);
+    for (const pid of await netnsPids(r.netns)) rest.push({ pid, startTime: -1 });
+    for (const p of rest) { try { process.kill(p.pid, "SIGKILL"); } catch { /* already gone */ } }
+    await waitGoneByPid(rest.map((p) => p.pid), 5000);
+    await runIgnoring(["ip", "netns", "del", r.netns], NETWORK_GONE);
+    await runIgnoring(["ip", "link", "del", r.veth], NETWORK_GONE);
+    rmSync(n.dir, { recursive: true, force: true });
+    this.rec.update((d) => { delete d.nodes[nodeName]; });
+    return true;
+  }
+
+  /** Records the power agent's process (stopped first at down). */
+  recordAgent(p: Proc | undefined): void {
+    this.rec.update((d) => { if (p) d.agent = p; else delete d.agent; });
+  }
+
+  /** The nodes that exist now (head and compute nodes), as the record says. */
+  liveNodes(): string[] {
+    this.rec.update(() => {});
+    return Object.keys(this.rec.data.nodes);
   }
 
   /** Starts services on a node in order (restarting any this target started before). */
@@ -127,7 +178,10 @@ export class LocalTarget {
   private start(n: NodeLayout, service: string): void {
     const holder = this.rec.node(n.node.name).holder;
     if (!holder || !isAlive(holder)) throw new Error(`node ${n.node.name} is not running (its holder process is gone)`);
-    startDaemon(n, holder, service, daemonSpec(service, this.opts.jobServer?.bundle), (p) => this.rec.update((d) => { d.nodes[n.node.name]!.daemons[service] = p; }));
+    const spec = daemonSpec(service, this.opts.jobServer?.bundle);
+    // A node powered up on demand was not rebooted: its slurmd says it was (slurmd -b), as Slurm expects.
+    const onDemand = service !== "ssh" && n.node.power === "on-demand" ? serviceNamed(service).local?.onDemandArgs ?? [] : [];
+    startDaemon(n, holder, service, { ...spec, argv: [...spec.argv, ...onDemand] }, (p) => this.rec.update((d) => { d.nodes[n.node.name]!.daemons[service] = p; }));
   }
 }
 
@@ -139,6 +193,9 @@ export class LocalTarget {
 export async function destroyLocal(store: RecordStore): Promise<{ removed: boolean }> {
   const rec = LocalRecord.read(store);
   if (!rec) return { removed: false };
+  // The power agent first: it must not create a node while the cluster goes away.
+  if (rec.data.agent) await stopAll([rec.data.agent], 3000);
+  rec.update(() => {}); // nodes the agent added until it stopped
   const nodes = Object.values(rec.data.nodes);
   const daemons = nodes.flatMap((n) => Object.values(n.daemons));
   await stopAll(daemons, 1500);

@@ -9,7 +9,7 @@ import { prefixLength, type NodeLayout } from "./layout.js";
 import type { LocalRecord } from "./record.js";
 import { run, runIgnoring } from "./sys.js";
 
-const GONE = /Cannot find device|No such device|No such file|does not exist|not found|Invalid argument|Cannot open network namespace/i;
+export const NETWORK_GONE = /Cannot find device|No such device|No such file|does not exist|not found|Invalid argument|Cannot open network namespace/i;
 /**
  * Marks that a uws-cluster created /run/netns (the first `ip netns add` on a host creates and mounts
  * it), so whichever cluster goes down last unmounts and removes it and the host is left as found.
@@ -42,10 +42,10 @@ export async function removeNetwork(rec: LocalRecord): Promise<void> {
   const nodes = Object.values(rec.data.nodes);
   // Deleting a namespace deletes its end of the veth pair, and with it the host end.
   await Promise.all(nodes.map(async (n) => {
-    await runIgnoring(["ip", "netns", "del", n.netns], GONE);
-    await runIgnoring(["ip", "link", "del", n.veth], GONE);
+    await runIgnoring(["ip", "netns", "del", n.netns], NETWORK_GONE);
+    await runIgnoring(["ip", "link", "del", n.veth], NETWORK_GONE);
   }));
-  if (rec.data.bridge) await runIgnoring(["ip", "link", "del", rec.data.bridge], GONE);
+  if (rec.data.bridge) await runIgnoring(["ip", "link", "del", rec.data.bridge], NETWORK_GONE);
   await removeRunNetnsIfOurs();
 }
 

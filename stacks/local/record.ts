@@ -21,6 +21,8 @@ export interface LocalRecordData {
   /** Host directories this cluster created (removed at down, deepest first). */
   dirs: string[];
   nodes: Record<string, NodeRecord>;
+  /** Elastic clusters: the host-side power agent (stopped first at down, by this PID). */
+  agent?: Proc;
   startedAt: string;
 }
 
@@ -45,8 +47,16 @@ export class LocalRecord {
     return data ? new LocalRecord(store, data) : undefined;
   }
 
-  /** Applies a change and persists it at once. */
+  /**
+   * Applies a change and persists it at once. The file is read again first: an elastic cluster's
+   * power agent (another process) adds and removes nodes while the cluster runs.
+   */
   update(change: (d: LocalRecordData) => void): void {
+    const fresh = this.store.readJson<LocalRecordData>(RECORD_FILE);
+    if (fresh && fresh !== this.data) {
+      for (const k of Object.keys(this.data)) delete (this.data as unknown as Record<string, unknown>)[k];
+      Object.assign(this.data, fresh);
+    }
     change(this.data);
     this.store.writeJson(RECORD_FILE, this.data);
   }

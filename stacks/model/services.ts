@@ -20,7 +20,7 @@ export interface ServiceRow {
    * target has nothing to do (sshd is its SSH door, started when the node is created).
    * `{node}` and `{bundle}` stand for the Node.js executable and the job server bundle.
    */
-  local: { argv: string[]; user?: string } | null;
+  local: { argv: string[]; user?: string; onDemandArgs?: string[] } | null;
   /** A shell test that succeeds once the service is usable (waited for, bounded, over SSH). */
   ready?: { test: string; what: string };
 }
@@ -50,7 +50,7 @@ export const SERVICES: readonly ServiceRow[] = [
     systemd: ["test ! -e /etc/exports || exportfs -ra", "systemctl enable slurmctld", "systemctl restart slurmctld"],
     local: { argv: ["/usr/sbin/slurmctld", "-D"] },
   },
-  { name: "slurmd", roles: ["compute"], stage: "slurm", systemd: ["systemctl enable slurmd", "systemctl restart slurmd"], local: { argv: ["/usr/sbin/slurmd", "-D"] } },
+  { name: "slurmd", roles: ["compute"], stage: "slurm", systemd: ["systemctl enable slurmd", "systemctl restart slurmd"], local: { argv: ["/usr/sbin/slurmd", "-D"], onDemandArgs: ["-b"] } },
   {
     name: "uws-server", roles: ["head"], stage: "jobserver",
     systemd: ["systemctl enable uws-server", "systemctl restart uws-server", "systemctl reload-or-restart nginx"],

@@ -13,11 +13,13 @@ import { bool } from "../../cli/args.js";
 import { bundleInPackage, REPO_ROOT } from "../../deploy/bundle.js";
 import { CliError, PreflightError } from "../../errors.js";
 import { loadApps } from "../../apps/index.js";
-import { slurmStates } from "../../readiness/index.js";
 import { ensureSshKey, knownHosts, type SecretValues } from "../../secrets/index.js";
 import { generateEd25519, SshPool } from "../../ssh/index.js";
 import type { ClusterState } from "../../state/store.js";
 import { systemSshArgv } from "../ssh-argv.js";
+import { startLocalAgent } from "../../elastic/local-agent.js";
+import { hostSlurmVersion } from "../../elastic/version.js";
+import { nodePowers, type NodePower } from "../../elastic/power-state.js";
 import type { Machines, NamedContext, Target, TargetContext, TargetStatus } from "../target.js";
 
 /** The executables the local target runs, and the Debian package of each. */
@@ -85,7 +87,14 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
   const machines = localMachines(cluster, state);
   const nodes = await machines.provision(key.publicKey, hostKeys, (title, fn) => p.step(title, fn));
   const url = jobServerUrl(cluster);
+  if (cluster.elastic) {
+    // Slurm on the head reaches it to power on-demand nodes up and down (the canary powers the first).
+    const e = cluster.elastic;
+    await p.step(`Starting the power agent on ${e.agent.url} (${e.nodes.length} on-demand nodes)`, () => startLocalAgent(cluster, state, machines, ctx.env, ctx.cwd));
+  }
+  const slurmVersion = hostSlurmVersion();
   return {
+    ...(slurmVersion ? { slurmVersion } : {}),
     nodes: nodes.map((n) => ({ node: n.node, ssh: { name: n.node.name, host: n.address, hostKey: n.hostKey } })),
     ssh: { user: cluster.sshUser, privateKey: key.privateKey, connectRetryMs: 10_000 },
     addresses: Object.fromEntries(nodes.map((n) => [n.node.name, n.address])),
@@ -119,7 +128,11 @@ export interface LocalStatus {
   expiresAt: string | null;
   ageSeconds: number | null;
   ttlSeconds: number | null;
-  nodes: { name: string; role: string; address: string; running: boolean; slurm: string | null; daemons: Record<string, boolean> }[];
+  nodes: {
+    name: string; role: string; address: string; running: boolean; slurm: string | null; daemons: Record<string, boolean>;
+    /** Elastic clusters: always | on-demand, and the node's power state and Slurm's reason (powered down, powering up, idle, allocated, failed). */
+    powerMode: "always" | "on-demand"; power: string | null; reason: string | null;
+  }[];
   slurmError?: string;
 }
 
@@ -130,6 +143,7 @@ async function statusLocal(cluster: Cluster, state: ClusterState, now = new Date
   const ageSeconds = createdAt ? Math.round((now.getTime() - Date.parse(createdAt)) / 1000) : null;
   const ttlSeconds = cluster.expiresAt ? Math.round((Date.parse(cluster.expiresAt) - now.getTime()) / 1000) : null;
   let slurm: Record<string, string> = {};
+  let powers: Record<string, NodePower> = {};
   let slurmError: string | undefined;
   const hosts = knownHosts(state);
   const headHost = hosts.find((h) => h.name === cluster.head.name);
@@ -137,7 +151,8 @@ async function statusLocal(cluster: Cluster, state: ClusterState, now = new Date
   if (rec && headHost && headRunning) {
     const pool = new SshPool({ user: cluster.sshUser, privateKey: ensureSshKey(state).privateKey, connectRetryMs: 0, readyTimeoutMs: 3000 });
     try {
-      slurm = await slurmStates(pool, { name: headHost.name, host: headHost.address, hostKey: headHost.hostKey });
+      powers = await nodePowers(pool, { name: headHost.name, host: headHost.address, hostKey: headHost.hostKey });
+      slurm = Object.fromEntries(Object.entries(powers).map(([k, v]) => [k, v.slurm]));
     } catch (e) {
       slurmError = (e as Error).message;
     } finally {
@@ -153,6 +168,7 @@ async function statusLocal(cluster: Cluster, state: ClusterState, now = new Date
         running: !!r?.holder && isAlive(r.holder),
         slurm: n.role === "compute" ? slurm[n.name] ?? null : null,
         daemons: Object.fromEntries(Object.entries(r?.daemons ?? {}).map(([k, v]) => [k, isAlive(v)])),
+        powerMode: n.power, power: n.role === "compute" ? powers[n.name]?.power ?? null : null, reason: powers[n.name]?.reason ?? null,
       };
     }),
     ...(slurmError ? { slurmError } : {}),
@@ -163,13 +179,14 @@ const formatAge = (sec: number | null) => (sec === null ? "-" : sec >= 3600 ? `$
 
 async function status(ctx: TargetContext): Promise<TargetStatus> {
   const s = await statusLocal(ctx.cluster, ctx.state);
-  const healthy = s.exists && s.nodes.every((n) => n.running);
+  // On-demand nodes exist only while Slurm has them powered up.
+  const healthy = s.exists && s.nodes.every((n) => n.running || n.powerMode === "on-demand");
   const lines = [
     `cluster ${s.name} (local): ${s.exists ? (healthy ? "running" : "DEGRADED") : "not created"}`,
     `job server: ${s.url ?? "-"}`,
     `age: ${formatAge(s.ageSeconds)}   ttl: ${s.ttlSeconds === null ? "none" : s.ttlSeconds < 0 ? `expired ${formatAge(-s.ttlSeconds)} ago` : formatAge(s.ttlSeconds)} (expires ${s.expiresAt ?? "never"})`,
     "",
-    ...s.nodes.map((n) => `  ${n.name.padEnd(28)} ${n.role.padEnd(8)} ${n.address.padEnd(15)} ${n.running ? "up  " : "DOWN"}  slurm=${n.slurm ?? "-"}  ${Object.entries(n.daemons).map(([d, ok]) => `${d}${ok ? "" : "(stopped)"}`).join(" ")}`),
+    ...s.nodes.map((n) => `  ${n.name.padEnd(28)} ${n.role.padEnd(8)} ${n.address.padEnd(15)} ${n.running ? "up  " : n.powerMode === "on-demand" ? "-   " : "DOWN"}  slurm=${n.slurm ?? "-"}${n.power && n.powerMode === "on-demand" ? `  power=${n.power}${n.reason ? ` (${n.reason})` : ""}` : n.reason ? `  reason=${n.reason}` : ""}  ${Object.entries(n.daemons).map(([d, ok]) => `${d}${ok ? "" : "(stopped)"}`).join(" ")}`),
     ...(s.slurmError ? [`slurm: ${s.slurmError}`] : []),
   ];
   return { ok: healthy, json: { ...s }, text: lines.join("\n") };
@@ -183,7 +200,8 @@ export const localTarget: Target = {
   },
   async door({ cluster, state }) {
     const recorded = knownHosts(state);
-    const nodes = cluster.nodes.map((node) => {
+    // On-demand nodes are reachable while they exist (the power agent records their host keys).
+    const nodes = cluster.nodes.filter((node) => node.power !== "on-demand" || recorded.some((k) => k.name === node.name)).map((node) => {
       const h = recorded.find((k) => k.name === node.name);
       if (!h) throw new CliError(`no SSH host key recorded for ${node.name}: is cluster ${cluster.name} up? (uws-cluster status --name ${cluster.name})`);
       return { node, ssh: { name: node.name, host: h.address, hostKey: h.hostKey } };
