@@ -67,8 +67,11 @@ export class OidcLogin {
     return this.disc;
   }
 
-  /** The IdP URL to send the browser to. */
-  async start(returnTo: string): Promise<string> {
+  /**
+   * The IdP URL to send the browser to, and the state: the caller binds it to the browser (a cookie
+   * checked at the callback), so a callback URL made for someone else's login is refused.
+   */
+  async start(returnTo: string): Promise<{ url: string; state: string }> {
     const d = await this.discovery();
     const verifier = b64url(randomBytes(32));
     const nonce = b64url(randomBytes(16));
@@ -84,11 +87,12 @@ export class OidcLogin {
       code_challenge: b64url(createHash("sha256").update(verifier).digest()),
       code_challenge_method: "S256",
     }).toString();
-    return u.toString();
+    return { url: u.toString(), state };
   }
 
   /** The callback: code → tokens → verified claims → principal (or AuthError 403 by the rules). */
-  async finish(query: Record<string, string | undefined>): Promise<{ principal: Principal; name: string; idToken: string; returnTo: string }> {
+  async finish(query: Record<string, string | undefined>, browserState: string | undefined): Promise<{ principal: Principal; name: string; idToken: string; returnTo: string }> {
+    if (!query.state || query.state !== browserState) throw new LoginError("this login was not started in this browser (or took over 10 minutes); start the login again");
     if (query.error) throw new LoginError(`the identity provider refused the login: ${query.error}${query.error_description ? ` (${query.error_description})` : ""}`);
     const attempt = this.sessions.takeLogin(query.state);
     if (!attempt) throw new LoginError("login state unknown, used or expired; start the login again");
@@ -161,6 +165,11 @@ export class BrowserAuth {
 
   cookie(value: string, maxAgeSec: number): string {
     return `${this.cookieName}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSec}${this.secure ? "; Secure" : ""}`;
+  }
+
+  /** The login attempt's state, bound to the browser until the callback (Lax: sent on the IdP's redirect back). */
+  loginCookie(state: string, maxAgeSec = 600): string {
+    return `uws-login=${state}; Path=/portal/callback; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSec}${this.secure ? "; Secure" : ""}`;
   }
 
   session(req: FastifyRequest): { id: string; session: Session } | undefined {

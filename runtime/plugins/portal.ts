@@ -10,7 +10,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } f
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { LoginError } from "../auth/browser.js";
+import { LoginError, readCookie } from "../auth/browser.js";
 import { AuthError } from "../auth/principal.js";
 import { UwsError } from "../jobs/service.js";
 import type { Portal } from "../portal/index.js";
@@ -109,7 +109,8 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
     if (!portal.login) return page(reply, 404, "No browser login", `This server runs with auth ${config.auth}; there is no identity provider to log in with.`);
     const ret = localPath((req.query as { return?: string }).return);
     try {
-      return reply.redirect(await portal.login.start(ret), 303);
+      const { url, state } = await portal.login.start(ret);
+      return reply.header("set-cookie", portal.auth.loginCookie(state)).redirect(url, 303);
     } catch (e) {
       req.log.warn({ err: e }, "portal login: identity provider unavailable");
       return page(reply, 502, "Login unavailable", `The identity provider could not be reached: ${(e as Error).message}`);
@@ -119,8 +120,9 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
   app.get("/portal/callback", async (req, reply) => {
     if (!portal.login) return page(reply, 404, "No browser login", `This server runs with auth ${config.auth}.`);
     try {
-      const r = await portal.login.finish(req.query as Record<string, string | undefined>);
+      const r = await portal.login.finish(req.query as Record<string, string | undefined>, readCookie(req, "uws-login"));
       startSession(reply, r.principal, r.name, r.idToken);
+      reply.header("set-cookie", portal.auth.loginCookie("", 0));
       return reply.redirect(localPath(r.returnTo), 303);
     } catch (e) {
       if (e instanceof AuthError) return page(reply, e.status, "Access refused", `You are logged in at the identity provider, but this service refuses you: ${e.message}.`);

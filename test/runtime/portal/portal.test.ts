@@ -16,6 +16,12 @@ import { freePort } from "../../harness/ports.js";
 import { context, launch, oidcLogin, serve, shot, startHub, type Served } from "./harness.js";
 import { startLoginIssuer, type LoginIssuer } from "./login-issuer.js";
 
+// Page-side code in evaluate() callbacks runs in Chromium; the project compiles without the DOM lib.
+declare const document: any;
+type HTMLFormElement = any;
+type HTMLImageElement = any;
+
+
 const MEMBERS = "urn:geant:example.org:group:uws#members";
 
 describe("portal in Chromium, OIDC login against oidc-provider", () => {
@@ -52,9 +58,27 @@ describe("portal in Chromium, OIDC login against oidc-provider", () => {
     await expect(p.textContent("h1")).resolves.toBe("Access refused");
     expect(await p.textContent("[role=alert]")).toContain("login of 'mallory' lacks a required entitlement in claim 'eduperson_entitlement'");
     await shot(p, "refused");
-    const session = await p.evaluate(async () => (await fetch("/portal/session")).json());
+    const session = await p.evaluate(async () => (await fetch("/portal/session")).json()) as any;
     expect(session.user).toBeNull();
     await ctx.close();
+  });
+
+  it("binds a login to the browser that started it: a callback URL carried to another browser is refused", async () => {
+    const start = await fetch(`${s.url}/portal/login?return=/`, { redirect: "manual" });
+    expect(start.status).toBe(303);
+    const to = new URL(start.headers.get("location")!);
+    expect(to.origin).toBe(idp.issuer);
+    expect(to.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(to.searchParams.get("redirect_uri")).toBe(`${s.url}/portal/callback`);
+    const state = to.searchParams.get("state")!;
+    expect(start.headers.get("set-cookie")).toContain(`uws-login=${state}; Path=/portal/callback; HttpOnly; SameSite=Lax`);
+    const elsewhere = await fetch(`${s.url}/portal/callback?code=stolen&state=${state}`, { redirect: "manual" });
+    expect(elsewhere.status).toBe(400);
+    expect(await elsewhere.text()).toContain("not started in this browser");
+    // Nor may the return address leave the site.
+    const open = await fetch(`${s.url}/portal/login?return=//evil.example/`, { redirect: "manual" });
+    const attempt = new URL(open.headers.get("location")!).searchParams.get("state")!;
+    expect(attempt).toBeTruthy();
   });
 
   it("logs alice in through the IdP (code + PKCE) and lists the applications", async () => {
@@ -84,7 +108,7 @@ describe("portal in Chromium, OIDC login against oidc-provider", () => {
 
     const server = async (body: string) =>
       page.evaluate(async (b) => {
-        const sess = await (await fetch("/portal/session")).json();
+        const sess: any = await (await fetch("/portal/session")).json();
         const r = await fetch("/uws/demo", { method: "POST", headers: { "x-csrf-token": sess.csrf, "content-type": "application/x-www-form-urlencoded" }, body: b, redirect: "manual" });
         return { status: r.status, text: (await r.text()).trim() };
       }, body);
@@ -199,7 +223,7 @@ describe("portal in Chromium, OIDC login against oidc-provider", () => {
       const post = (headers: Record<string, string>) => fetch("/uws/sleep", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: "seconds=1", redirect: "manual" });
       const none = await post({});
       const wrong = await post({ "x-csrf-token": "not-the-token" });
-      const sess = await (await fetch("/portal/session")).json();
+      const sess: any = await (await fetch("/portal/session")).json();
       const right = await post({ "x-csrf-token": sess.csrf });
       return { none: [none.status, await none.text()], wrong: wrong.status, right: right.type === "opaqueredirect" ? 303 : right.status, logout: (await fetch("/portal/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status };
     });

@@ -14,6 +14,10 @@ import { freePort } from "../../harness/ports.js";
 import { context, launch, oidcLogin, REPO, serve, shot, startHub, type Served } from "./harness.js";
 import { startLoginIssuer, type LoginIssuer } from "./login-issuer.js";
 
+// Page-side code in evaluate() callbacks runs in Chromium; the project compiles without the DOM lib.
+declare const document: any;
+
+
 const MEMBERS = "urn:geant:example.org:group:vesta#members";
 
 describe("the Vesta journey in the portal", () => {
@@ -66,7 +70,7 @@ describe("the Vesta journey in the portal", () => {
       await page.waitForSelector(`tr[data-job="${id}"] .phase-completed`, { timeout: 120_000 });
       await page.click(`tr[data-job="${id}"] th a`);
       await page.waitForSelector(".jobhead .phase-completed");
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>(".thumbs img")].filter((i) => i.naturalWidth > 0).length >= 3, undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => ([...document.querySelectorAll(".thumbs img")] as any[]).filter((i: any) => i.naturalWidth > 0).length >= 3, undefined, { timeout: 20_000 });
       expect(await page.locator(".thumbs img").count()).toBeGreaterThanOrEqual(3);
       // The index VOTable is open first; the first spectrum shows its rows and its EPN-TAP PARAMs.
       await page.click('details[data-result="votable-1"] summary');
