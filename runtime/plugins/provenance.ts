@@ -106,6 +106,8 @@ export async function provenancePlugin(app: FastifyInstance): Promise<void> {
     if (direction !== "BACK" && direction !== "FORTH") throw new UwsError(400, `DIRECTION: '${dirRaw[0]}' is not BACK or FORTH`);
     const f = chooseFormat(req, "RESPONSEFORMAT");
 
+    // Records still being hashed (and their cross-job links) are stored first: the walk reads links.
+    await prov.settle();
     const p = req.principal;
     const visibleJob = (id: string): Job | undefined => {
       const j = service.db.get(id);
