@@ -41,7 +41,12 @@ export async function waitCloudInit(pool: SshPool, h: SshHost, timeoutMs: number
  * installed there; `npmEnv` is the model's (Cluster.downloads: a proxy where the head has no route out).
  */
 export async function installJobServer(pool: SshPool, head: SshHost, npmEnv: Record<string, string> = {}): Promise<void> {
-  await pool.push(head, bundleFiles(dirname(JOB_SERVER_BUNDLE)));
+  const files = bundleFiles(dirname(JOB_SERVER_BUNDLE));
+  // A bundle being rebuilt meanwhile (npm run build:runtime empties its folder first) would push nothing.
+  for (const want of ["package.json", "uws-server.mjs"]) {
+    if (!files.some((f) => f.path === `${REMOTE_BUNDLE_DIR}/${want}`)) throw new Error(`the job server bundle ${dirname(JOB_SERVER_BUNDLE)} has no ${want} (is it being rebuilt?); run up again`);
+  }
+  await pool.push(head, files);
   await pool.run(head, jobServerInstallCommand(REMOTE_BUNDLE_DIR, JOBSERVER_FILES.nodeHome, npmEnv), { timeoutMs: 600_000 });
 }
 

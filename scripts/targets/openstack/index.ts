@@ -27,7 +27,7 @@ import { connectCloud } from "./cloud/connect.js";
 import { waitForHostKey } from "./cloud/console.js";
 import { assertPreflight, preflight } from "./cloud/preflight.js";
 import { cloudStatus, formatStatus, type CloudStatus } from "./cloud/status.js";
-import { listClusters, sweepCluster, type SweepResult } from "./cloud/sweep.js";
+import { listClusters, sweepCluster, sweepDeadlineMs, type SweepResult } from "./cloud/sweep.js";
 import { parseBackendUrl, selectEngine, type BackendConfig, type Engine, type EngineChoice, type EngineContext, type EngineEvent } from "./engines/index.js";
 
 /** The outputs `up` saves (engine outputs), so status/ssh know the head's floating IP. */
@@ -135,10 +135,17 @@ async function downCloud(ref: { id: string; cluster?: Cluster }, state: ClusterS
   }
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
   const sweep = await p.step(`Sweeping resources tagged ${tagToken(TAG_ID, ref.id)}`, () => sweepCluster(client, ref.id, {
-    onEvent: (e) => { if (e.type === "delete") p.info(`  deleted ${e.kind} ${e.name || e.id}`); },
+    deadlineMs: sweepDeadlineMs(o.env),
+    onEvent: (e) => {
+      if (e.type === "delete") p.info(`  deleted ${e.kind} ${e.name || e.id}`);
+      else if (e.type === "round" && e.message?.includes("left")) p.info(`  ${e.message}`);
+    },
   }));
   if (!sweep.ok) {
-    throw new StepError("Sweeping the cluster's resources", undefined, `${sweep.remaining.length} resource(s) still tagged ${tagToken(TAG_ID, ref.id)}: ${sweep.remaining.map((r) => `${r.kind} ${r.name || r.id}`).join(", ")}; run down again`);
+    const left = sweep.remaining.map((r) => `${r.kind} ${r.name || r.id} (${r.id})`).join(", ");
+    throw new StepError("Sweeping the cluster's resources", undefined,
+      `after ${sweep.rounds} round(s) ${sweep.remaining.length} resource(s) are still tagged ${tagToken(TAG_ID, ref.id)}: ${left}. `
+      + "Nothing untagged was touched. Running down again is always safe: it finds these by their tag and goes on (UWS_CLUSTER_SWEEP_DEADLINE=30m gives it longer)");
   }
   rmSync(state.dir, { recursive: true, force: true });
   return { ...(engineError ? { engineError } : {}), sweep };

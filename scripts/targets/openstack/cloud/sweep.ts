@@ -1,9 +1,12 @@
 /**
  * Teardown that leaves nothing: deletes every resource attributed to one cluster id (see
  * inventory.ts for the exact matching rules), in dependency order, and repeats whole rounds until a
- * fresh scan finds nothing or a bound is hit. Only resources the scan attributed to the id are ever
- * deleted; untagged resources and other clusters' resources are never touched. Nothing here needs
- * the image or flavor, or any engine state.
+ * fresh scan finds nothing or a generous deadline passes (15 min by default, UWS_CLUSTER_SWEEP_DEADLINE
+ * to change it): a slow or faulty cloud only makes it take longer. Every call is bounded (the client's
+ * per-attempt timeout and retries, and a bound on the whole call here); rounds are spaced by a
+ * doubling pause with jitter; each round reports what is left. Only resources the scan attributed to
+ * the id are ever deleted; untagged resources and other clusters' resources are never touched.
+ * Nothing here needs the image or flavor, or any engine state.
  */
 import { deleteVolume, getVolume } from "./blockstorage.js";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,6 +16,22 @@ import { deleteApplicationCredential } from "./identity.js";
 import { scanProject, summarize, type ClusterSummary, type Kind, type Resource, type Scan } from "./inventory.js";
 import { remove, removeRouterInterface } from "./network.js";
 import { redactText } from "../redact.js";
+import { parseDuration } from "../../../../stacks/model/index.js";
+
+/** How long a sweep keeps going by default: long enough for a slow, faulty cloud. */
+export const SWEEP_DEADLINE_MS = 900_000;
+
+/** The sweep deadline: UWS_CLUSTER_SWEEP_DEADLINE (a duration such as 30m, or seconds), else SWEEP_DEADLINE_MS. */
+export function sweepDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.UWS_CLUSTER_SWEEP_DEADLINE?.trim();
+  if (!v) return SWEEP_DEADLINE_MS;
+  const secs = /^\d+$/.test(v) ? Number(v) : parseDuration(v);
+  if (secs === undefined || secs < 1) throw new Error(`UWS_CLUSTER_SWEEP_DEADLINE must be a duration such as 30m or a number of seconds, got ${JSON.stringify(v)}`);
+  return secs * 1000;
+}
+
+/** The longest one delete (with the client's own retries) may take before the round moves on; the next round retries it. */
+const CALL_BOUND_MS = 120_000;
 
 export interface SweepEvent {
   type: "delete" | "would-delete" | "error" | "note" | "round";
@@ -25,14 +44,16 @@ export interface SweepEvent {
 export interface SweepOptions {
   dryRun?: boolean;
   onEvent?: (e: SweepEvent) => void;
-  /** Whole scan + delete rounds before giving up (default 8). */
+  /** Whole scan + delete rounds before giving up (default: no limit but the deadline). */
   maxRounds?: number;
-  /** Overall bound in ms (default 10 min). */
+  /** Overall bound in ms (default SWEEP_DEADLINE_MS, 15 min). */
   deadlineMs?: number;
   /** How long one round waits for deleted servers to disappear (default 120 s). */
   serverWaitMs?: number;
-  /** Pause between rounds (default 2 s, doubling). */
+  /** Pause between rounds (default 2 s, doubling up to 15 s, ±50 % jitter). */
   roundPauseMs?: number;
+  /** Bound on one delete call, retries included (default 120 s). */
+  callBoundMs?: number;
 }
 
 export interface ResourceRef { kind: Kind | "router_interface"; id: string; name: string }
@@ -69,8 +90,8 @@ export async function sweepCluster(c: OpenStackClient, clusterId: string, opts: 
     emit({ type: "error", kind: r.kind, id: r.id, name: r.name, message: m });
   };
 
-  const maxRounds = opts.maxRounds ?? 8;
-  const deadline = Date.now() + (opts.deadlineMs ?? 600_000);
+  const maxRounds = opts.maxRounds ?? Number.POSITIVE_INFINITY;
+  const deadline = Date.now() + (opts.deadlineMs ?? SWEEP_DEADLINE_MS);
   let pause = opts.roundPauseMs ?? 2_000;
   let scan: Scan | undefined;
   for (let round = 1; ; round++) {
@@ -85,6 +106,7 @@ export async function sweepCluster(c: OpenStackClient, clusterId: string, opts: 
       scan = undefined;
     }
     if (scan && scan.resources.length === 0) { result.ok = true; break; }
+    if (scan) emit({ type: "round", message: `round ${round}: ${scan.resources.length} tagged resource(s) left (${countKinds(scan.resources)})` });
     if (scan && opts.dryRun) {
       for (const r of scan.resources) done(ref(r));
       for (const r of scan.resources.filter((x) => x.kind === "router")) {
@@ -94,9 +116,10 @@ export async function sweepCluster(c: OpenStackClient, clusterId: string, opts: 
       result.ok = true;
       return result;
     }
-    if (scan) await deleteRound(c, scan, { done, fail, note, serverWaitMs: opts.serverWaitMs ?? 120_000, deadline });
+    if (scan) await deleteRound(c, scan, { done, fail, note, serverWaitMs: opts.serverWaitMs ?? 120_000, deadline, callBoundMs: opts.callBoundMs ?? CALL_BOUND_MS });
     if (round >= maxRounds || Date.now() >= deadline) break;
-    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+    // Jitter keeps concurrent sweeps (CI jobs, reap) from hitting a struggling API in step.
+    await sleep(Math.min(Math.round(pause * (0.5 + Math.random())), Math.max(0, deadline - Date.now())));
     pause = Math.min(pause * 2, 15_000);
   }
   if (!result.ok) {
@@ -119,6 +142,21 @@ interface RoundCtx {
   note: (m: string) => void;
   serverWaitMs: number;
   deadline: number;
+  callBoundMs: number;
+}
+
+/** "2 server, 1 port" */
+function countKinds(rs: Resource[]): string {
+  const n = new Map<string, number>();
+  for (const r of rs) n.set(r.kind, (n.get(r.kind) ?? 0) + 1);
+  return [...n].map(([k, v]) => `${v} ${k}`).join(", ");
+}
+
+/** Rejects when `p` takes longer than `ms` (the call may still finish; the next round rescans). */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 async function deleteRound(c: OpenStackClient, scan: Scan, x: RoundCtx): Promise<void> {
@@ -128,7 +166,7 @@ async function deleteRound(c: OpenStackClient, scan: Scan, x: RoundCtx): Promise
     const queue = [...items];
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, async () => {
       for (let r = queue.shift(); r; r = queue.shift()) {
-        try { await del(r); x.done(ref(r)); } catch (e) { x.fail(ref(r), e); }
+        try { await bounded(Promise.resolve().then(() => del(r)), x.callBoundMs, `deleting ${r.kind} ${r.name || r.id}`); x.done(ref(r)); } catch (e) { x.fail(ref(r), e); }
       }
     }));
   };
