@@ -6,14 +6,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import Handlebars from "handlebars";
+import { CliError, EXIT } from "../errors.js";
 import { TEMPLATES_DIR } from "../package-root.js";
 
 
 /** A template could not be rendered: names the template file and the missing or bad variable. */
-export class TemplateError extends Error {
+export class TemplateError extends CliError {
   constructor(readonly template: string, readonly variable: string | undefined, detail: string) {
-    super(variable ? `template ${template}: missing variable "${variable}" (${detail})` : `template ${template}: ${detail}`);
-    this.name = "TemplateError";
+    super(variable ? `template ${template}: missing variable "${variable}" (${detail})` : `template ${template}: ${detail}`, EXIT.failure, "template", { template, ...(variable ? { variable } : {}) });
   }
 }
 
