@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 RUNTIME_PKGS=(slurmctld slurmd slurm-client munge openssh-server openssh-client iproute2 util-linux procps)
 # python3-astropy, -matplotlib, -numpy: what examples/apps/vesta declares (its end-to-end test runs it on a local cluster).
 # chromium: the portal tests drive it with playwright-core (no browser download); python3-astropy is also their SAMP hub.
-TEST_PKGS=(nginx-light cloud-init libxml2-utils python3 python3-pyvo python3-prov python3-astropy python3-matplotlib python3-numpy openssl curl systemd chromium)
+TEST_PKGS=(nginx-light cloud-init libxml2-utils python3 python3-pyvo python3-prov python3-astropy python3-matplotlib python3-numpy openssl curl systemd chromium systemd-container mmdebstrap apt-cacher-ng iptables zstd xz-utils)
 pkgs=("${RUNTIME_PKGS[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${TEST_PKGS[@]}")
 
