@@ -24,7 +24,8 @@ type HTMLImageElement = any;
 
 const MEMBERS = "urn:geant:example.org:group:uws#members";
 
-describe("portal in Chromium, OIDC login against oidc-provider", () => {
+// Generous per-test time: logins and job runs share 2 cores with other suites.
+describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_000 }, () => {
   let idp: LoginIssuer;
   let s: Served;
   let browser: Browser;

@@ -20,7 +20,7 @@ declare const document: any;
 
 const MEMBERS = "urn:geant:example.org:group:vesta#members";
 
-describe("the Vesta journey in the portal", () => {
+describe("the Vesta journey in the portal", { timeout: 240_000 }, () => {
   let idp: LoginIssuer;
   let s: Served;
   let browser: Browser;
