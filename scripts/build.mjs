@@ -7,7 +7,7 @@
 // dist/cli/inputs.json lists the sources the build read; scripts/uws-cluster.mjs uses it in a
 // checkout to rebuild when one of them is newer than the build, so an edit or a `git pull` never
 // runs stale code. An installed package ships dist/cli/ and no sources.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,10 +43,21 @@ export async function buildCli() {
   });
   const sources = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
   writeFileSync(join(tmp, "inputs.json"), JSON.stringify(["package.json", ...sources]) + "\n");
+  // Swap: another process (a test spawning the CLI, say) may be swapping at the same moment; the
+  // last rename wins and both builds are of the same sources.
   const old = join(root, `dist/.cli-old-${process.pid}`);
   mkdirSync(dirname(outDir), { recursive: true });
-  if (existsSync(outDir)) renameSync(outDir, old);
-  renameSync(tmp, outDir);
+  try {
+    renameSync(outDir, old);
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+  }
+  try {
+    renameSync(tmp, outDir);
+  } catch (e) {
+    if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
+    rmSync(tmp, { recursive: true, force: true });
+  }
   rmSync(old, { recursive: true, force: true });
   return sources.length;
 }
