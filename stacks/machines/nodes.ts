@@ -15,6 +15,8 @@ import type { MachineRecord, MachinesRecord } from "./record.js";
 /** cgroup hierarchies a node gets its own folder in (the host runs no systemd to make them). */
 const CGROUP_ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
 const CGROUP_PARENT = "uws-cluster-machines";
+/** This host's CA bundle (Debian's, plus whatever the host's network needs). */
+const HOST_CA = "/etc/ssl/certs/ca-certificates.crt";
 
 export interface NodePlan {
   node: ClusterNode;
@@ -81,6 +83,8 @@ export function launcherScript(cluster: Cluster, plan: NodePlan, sharedDir: stri
   const nspawn = [
     "systemd-nspawn", "--boot", "--register=no", "--keep-unit", `--machine=${plan.machine}`, `--directory=${plan.merged}`,
     `--network-bridge=${cluster.machines.bridge}`, "--console=read-only", `--bind=${sharedDir}:${cluster.volume.mountPoint}`,
+    // The CA bundle of this host, whose network the nodes' npm downloads go through (Cluster.downloads).
+    ...(cluster.downloads.npmEnv.npm_config_cafile && existsSync(HOST_CA) ? [`--bind-ro=${HOST_CA}:${cluster.downloads.npmEnv.npm_config_cafile}`] : []),
   ].map(q).join(" ");
   return [
     `for c in ${cgroups.map(q).join(" ")}; do echo $$ > "$c/cgroup.procs"; done`,

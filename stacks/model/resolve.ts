@@ -191,6 +191,9 @@ function machinesLayout(spec: ClusterSpec): MachinesLayout {
   };
 }
 
+/** Where a machines node sees this host's CA bundle (the trust of the network its downloads go through). */
+export const MACHINES_HOST_CA = "/etc/uws-cluster/host-ca.pem";
+
 /** Where nodes download from (see Cluster.downloads): the internet, or the machines target's proxy on the bridge. */
 function downloadsFor(spec: ClusterSpec, m: MachinesLayout): ClusterModel["downloads"] {
   if (spec.target !== "machines") return { aptProxy: null, nodeDist: "https://nodejs.org/dist", npmEnv: {} };
@@ -200,7 +203,11 @@ function downloadsFor(spec: ClusterSpec, m: MachinesLayout): ClusterModel["downl
     // The proxy serves a release folder built from this machine's Node.js, and the job server's
     // native module prebuilt here, in the layouts nodejs.org and prebuild-install expect.
     nodeDist: `${proxy}/uws-mirror/node`,
-    npmEnv: { npm_config_https_proxy: proxy, npm_config_proxy: proxy, npm_config_better_sqlite3_binary_host: `${proxy}/uws-mirror/prebuilds/better-sqlite3` },
+    // npm reaches the registry through the host's network, so it trusts the host's CA bundle (bound in read-only).
+    npmEnv: {
+      npm_config_https_proxy: proxy, npm_config_proxy: proxy, npm_config_cafile: MACHINES_HOST_CA,
+      npm_config_better_sqlite3_binary_host: `${proxy}/uws-mirror/prebuilds/better-sqlite3`,
+    },
   };
 }
 
