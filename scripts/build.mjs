@@ -7,7 +7,7 @@
 // dist/cli/inputs.json lists the sources the build read; scripts/uws-cluster.mjs uses it in a
 // checkout to rebuild when one of them is newer than the build, so an edit or a `git pull` never
 // runs stale code. An installed package ships dist/cli/ and no sources.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,8 +16,13 @@ const outDir = join(root, "dist/cli");
 /** Bundled into dist/cli (pure JavaScript, on the start-up path of every verb); every other dependency stays external. */
 const INLINED = new Set(["yaml"]);
 
-/** Builds dist/cli/ from scripts/cli/main.ts; the new build replaces the old one in one rename. */
-export async function buildCli() {
+/**
+ * Builds dist/cli/ from scripts/cli/main.ts. The new build replaces the old one in one rename; with
+ * `keep` (the entry's rebuild in a checkout) the new files are moved in beside the old ones instead,
+ * so a CLI process already running from the old build still finds the chunks it loads later (chunk
+ * names carry a content hash; `npm run build` starts clean).
+ */
+export async function buildCli({ keep = false } = {}) {
   const { build } = await import("esbuild");
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter((n) => !INLINED.has(n));
@@ -43,6 +48,18 @@ export async function buildCli() {
   });
   const sources = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
   writeFileSync(join(tmp, "inputs.json"), JSON.stringify(["package.json", ...sources]) + "\n");
+  if (keep) {
+    // Chunks first, main.js last: a process starting meanwhile loads either build whole.
+    const files = readdirSync(tmp, { recursive: true, withFileTypes: true }).filter((f) => f.isFile())
+      .map((f) => relative(tmp, join(f.parentPath, f.name)))
+      .sort((a, b) => Number(a === "main.js") - Number(b === "main.js") || Number(!a.startsWith("chunks")) - Number(!b.startsWith("chunks")));
+    for (const f of files) {
+      mkdirSync(dirname(join(outDir, f)), { recursive: true });
+      renameSync(join(tmp, f), join(outDir, f));
+    }
+    rmSync(tmp, { recursive: true, force: true });
+    return sources.length;
+  }
   // Swap: another process (a test spawning the CLI, say) may be swapping at the same moment; the
   // last rename wins and both builds are of the same sources.
   const old = join(root, `dist/.cli-old-${process.pid}`);

@@ -23,7 +23,7 @@ function cliIsStale() {
 if (existsSync(new URL("scripts/cli/main.ts", root)) && cliIsStale()) {
   const { buildCli } = await import("./build.mjs");
   try {
-    await buildCli();
+    await buildCli({ keep: true });
   } catch (e) {
     process.stderr.write(`uws-cluster: building the CLI (npm run build) failed: ${e instanceof Error ? e.message : e}\n`);
     process.exit(1);
