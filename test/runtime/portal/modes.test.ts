@@ -1,0 +1,59 @@
+// The portal's other auth modes in Chromium: `tokens` (a page to paste a token: a wrong one refused
+// with the server's message, the right one becomes a session, not kept as such), and `none` (a
+// development banner on every page, no login).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { context, launch, serve, shot, type Served } from "./harness.js";
+
+describe("portal auth modes in Chromium", { timeout: 120_000 }, () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("tokens: the token page refuses an unknown token and logs in with a good one", async () => {
+    const s: Served = await serve({ auth: "tokens", tokens: ["good-token=carol"] });
+    try {
+      const ctx = await context(browser);
+      const page = await ctx.newPage();
+      await page.goto(`${s.url}/`);
+      await page.waitForSelector("#token");
+      expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe("token");
+      await page.fill("#token", "wrong-token");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(() => (globalThis as any).document.querySelector("#token-err").textContent !== "");
+      expect(await page.textContent("#token-err")).toBe("unknown token");
+      await shot(page, "token-login");
+      await page.fill("#token", "good-token");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(".cards .card");
+      expect(await page.textContent("#user")).toContain("carol");
+      // The session stores who, not the token.
+      const cookie = (await ctx.cookies()).find((c) => c.name === "uws-session")!;
+      expect(cookie.value).not.toContain("good-token");
+      expect(cookie.httpOnly).toBe(true);
+      await ctx.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("none: a development banner, no login", async () => {
+    const s = await serve({ auth: "none" });
+    try {
+      const ctx = await context(browser);
+      const page = await ctx.newPage();
+      await page.goto(`${s.url}/`);
+      await page.waitForSelector(".cards .card");
+      expect(await page.textContent(".banner")).toContain("Development server: authentication is off");
+      expect(await page.locator("#logout").count()).toBe(0);
+      await shot(page, "auth-none");
+      await ctx.close();
+    } finally {
+      await s.stop();
+    }
+  });
+});
