@@ -125,7 +125,8 @@ export function cgroupPids(cgroups: string[]): number[] {
   };
   for (const c of cgroups) walk(c);
   pids.delete(process.pid);
-  return [...pids];
+  // Zombies stay listed until reaped (and this host's PID 1 may never reap them): they are gone for us.
+  return [...pids].filter((p) => procStartTime(p) !== undefined);
 }
 
 /**
