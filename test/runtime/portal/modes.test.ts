@@ -41,6 +41,23 @@ describe("portal auth modes in Chromium", { timeout: 120_000 }, () => {
     }
   });
 
+  it("behind TLS (an https public URL): the session cookie is Secure and __Host-; the session works with it", async () => {
+    const s = await serve({ auth: "tokens", tokens: ["good-token=carol"], publicUrl: "https://uws.example.org" });
+    try {
+      const r = await fetch(`${s.url}/portal/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: "good-token" }) });
+      const cookie = r.headers.get("set-cookie")!;
+      expect(cookie).toMatch(/^__Host-uws-session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=28800; Secure$/);
+      const session = (await (await fetch(`${s.url}/portal/session`, { headers: { cookie: cookie.split(";")[0]! } })).json()) as any;
+      expect(session.user).toMatchObject({ owner: "carol", admin: false });
+      // A form post from another site cannot log anyone in: the token endpoint takes JSON only.
+      const form = await fetch(`${s.url}/portal/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "token=good-token" });
+      expect(form.status).toBe(400);
+      expect(form.headers.get("set-cookie")).toBeNull();
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("none: a development banner, no login", async () => {
     const s = await serve({ auth: "none" });
     try {
