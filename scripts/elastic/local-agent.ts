@@ -89,7 +89,7 @@ export async function runLocalAgent(root: string, name: string): Promise<void> {
     queues.set(node, next);
     return next;
   };
-  let creating = 0;
+  const creating = new Set<string>(); // nodes being created now
 
   const setKnownHost = (node: string, host?: { address: string; hostKey: string }) => {
     const hosts = knownHosts(state).filter((h) => h.name !== node);
@@ -107,9 +107,9 @@ export async function runLocalAgent(root: string, name: string): Promise<void> {
         log(`${node}: left over from an earlier try, removing it first`);
         await m.removeNode(node);
       }
-      const computes = m.liveNodes().filter((n) => n !== cluster!.head.name).length;
-      if (computes + creating >= e.max) return `${node} failed refused: ${e.max} compute nodes (compute.max) exist already`;
-      creating++;
+      const computes = new Set([...m.liveNodes().filter((n) => n !== cluster!.head.name), ...creating]);
+      if (computes.size >= e.max) return `${node} failed refused: ${e.max} compute nodes (compute.max) exist already`;
+      creating.add(node);
       const pool = new SshPool({ user: cluster!.sshUser, privateKey: key.privateKey, connectRetryMs: 10_000 });
       const t0 = performance.now();
       try {
@@ -127,7 +127,7 @@ export async function runLocalAgent(root: string, name: string): Promise<void> {
         setKnownHost(node);
         return `${node} failed ${why}`;
       } finally {
-        creating--;
+        creating.delete(node);
         pool.close();
       }
     });

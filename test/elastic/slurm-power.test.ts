@@ -3,8 +3,8 @@
  * Debian 12) on loopback through the Slurm harness: the settings are accepted, nodes above min are
  * CLOUD and powered down, and Slurm's contract with the programs holds — a job powers a node up, a
  * node whose resume fails is DOWN with the reason (sinfo -R) and the job runs on another node, an
- * idle node is suspended. The programs here stand in for the agent (they start slurmd -b on
- * loopback and stop it by its recorded PID); the shipped programs are checked by test/elastic/local.
+ * idle node is suspended. The programs are the shipped ones (SLURM_CONF added for the loopback
+ * conf); a stand-in agent on loopback starts slurmd -b per node and stops it by its recorded PID.
  * The 23.11/24.05 variants are checked as text (this machine has 22.05 only).
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -145,10 +145,13 @@ describe("the shipped power programs with the real slurmctld", () => {
       await waitFor(() => state(other) === "idle~", { timeoutMs: 30_000, intervalMs: 250, what: () => `${other} to be suspended (it is ${state(other)})` });
       await waitFor(() => !existsSync(join(dir, "records", other)), { timeoutMs: 10_000, what: "the suspend program to drop the node's record" });
       expect(calls).toContain(`/suspend ${other} pid=${pids.get(other)}`);
-      // After ResumeTimeout Slurm declares the failed node's resume failed; it stays DOWN with a reason.
+      // After ResumeTimeout Slurm declares the failed node's resume failed; it stays DOWN with the program's reason.
       await waitFor(() => log("resume-fail.log").includes(failing), { timeoutMs: 30_000, intervalMs: 250, what: "ResumeFailProgram to run for the failed node" });
-      await waitFor(() => /ResumeFail/.test(execFileSync("sinfo", ["-h", "-R", "-o", "%n|%E"], { env: conf.env, encoding: "utf8" })), { timeoutMs: 10_000, what: "the ResumeFail reason" });
+      const reasons = () => execFileSync("sinfo", ["-h", "-R", "-o", "%n|%E"], { env: conf.env, encoding: "utf8" });
+      await waitFor(() => reasons().includes(`${failing}|resume failed: injected for the test`), { timeoutMs: 15_000, intervalMs: 250, what: () => `the resume program's reason back after ResumeTimeout: ${reasons()}` });
       expect(state(failing)).toMatch(/^down/);
+      // The job was requeued by the program, never failed: one restart, exit 0.
+      expect(jobState()).toMatch(/Restarts=1 .*ExitCode=0:0/);
     } finally {
       agent.close();
     }
