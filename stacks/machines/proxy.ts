@@ -26,7 +26,8 @@ export function proxyDir(cluster: Cluster): string {
 export function proxyConfig(cluster: Cluster, mirror: string, env: NodeJS.ProcessEnv = process.env): string {
   const m = cluster.machines;
   const dir = proxyDir(cluster);
-  const allowed = TUNNEL_HOSTS.map((h) => h.replace(/\./g, "\\."));
+  // prebuild-install tunnels even its plain-HTTP mirror through the proxy (CONNECT to the proxy itself).
+  const allowed = [...TUNNEL_HOSTS, `${m.hostIp}:${m.proxyPort}`].map((h) => h.replace(/\./g, "\\."));
   return [
     `# apt-cacher-ng of machines cluster ${cluster.name}, written by uws-cluster (a plain proxy: no Remap lines).`,
     `CacheDir: ${join(cacheRoot(env), "apt-cacher-ng")}`,
