@@ -60,9 +60,10 @@ export function createPortal(app: FastifyInstance, config: ServerConfig, authent
       sessions,
     );
   }
-  // Results are users' files served from the portal's origin: never let one run as a page there.
+  // Results and uploaded parameters are users' files served from the portal's origin: never let one
+  // run as a page there (an owner's upload shown to the admin, say).
   app.addHook("onSend", async (req, reply, payload) => {
-    if (/^\/uws\/[^/]+\/[^/]+\/results\/[^/?]+/.test(req.url)) {
+    if (/^\/uws\/[^/]+\/[^/]+\/(results|parameters)\/[^/?]+/.test(req.url)) {
       reply.header("content-security-policy", "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
       reply.header("x-content-type-options", "nosniff");
     }

@@ -175,6 +175,15 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     await page.click("#out-stdout summary");
     await page.waitForFunction(() => document.querySelector("#out-stdout pre")?.textContent?.includes("demo stdout: label=alpha count=3"));
     expect(await page.textContent(".kv")).toContain("uploaded file");
+    // Users' files never run as pages of the portal's origin.
+    for (const u of [`/uws/demo/${doneJob}/parameters/notes`, `/uws/demo/${doneJob}/results/notes`]) {
+      const [csp, text] = await page.evaluate(async (x) => {
+        const r = await fetch(x);
+        return [r.headers.get("content-security-policy"), await r.text()];
+      }, u);
+      expect(csp, u).toMatch(/^sandbox;/);
+      expect(text).toContain("observing notes");
+    }
     expect(await page.getAttribute('details[data-result="table"] a[download]', "href")).toBe(`/uws/demo/${doneJob}/results/table`);
     await page.waitForFunction(() => (document.querySelector("img.provgraph") as HTMLImageElement)?.naturalWidth > 0);
     await shot(page, "job");
