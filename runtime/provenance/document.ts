@@ -60,34 +60,18 @@ export function jobDocument(rec: JobRecord, base: string): ProvDoc {
   const host = ids.host(rec.server.host);
   const hash = (f: { sha256?: string; size?: number }) => ({ "uwsx:sha256": f.sha256, "uwsx:size": f.size });
 
-  // Entities first: the description, parameters, inputs, results, step files.
-  doc.entity(defId, {
-    "prov:label": `job definition ${rec.definition.name}`,
-    "prov:type": qn("voprov:ActivityDescription"),
-    "voprov:name": rec.definition.name,
-    "voprov:version": rec.definition.version,
-    "voprov:description": rec.definition.description,
-    "voprov:docurl": uri(`${base}/uws`),
-    "voprov:type": "UWS job",
-  });
-  for (const p of rec.definition.parameters) {
-    doc.entity(`${defId}/parameters/${safe(p.name)}`, {
-      "prov:label": `parameter ${p.name}`,
-      "prov:type": qn("voprov:ParameterDescription"),
-      "voprov:name": p.name,
-      "voprov:datatype": DATATYPE[p.type] ?? "char",
-      "voprov:xtype": p.type === "url" || p.type === "file" ? p.type : undefined,
-      "voprov:unit": p.unit,
-      "voprov:ucd": p.ucd,
-      "voprov:description": p.description,
-      "voprov:default": p.default,
-      "voprov:min": p.min === undefined ? undefined : String(p.min),
-      "voprov:max": p.max === undefined ? undefined : String(p.max),
-      "voprov:options": p.values?.join("|"),
-      "uwsx:required": p.required ? "true" : "false",
-      "uwsx:activityDescription": qn(defId),
-    });
+  // Entities first: the description, parameters, inputs, results, step files. The description and
+  // the agents are the same for every job of a definition: made once per server URL and shared.
+  const key = `${base}\u0000${defId}\u0000${owner}\u0000${server}\u0000${host}`;
+  let fixed = FIXED.get(key);
+  if (!fixed) {
+    const d = new ProvDoc({});
+    fixedParts(d, rec, base, defId, owner, server, host);
+    fixed = { entity: [...d.elements.entity].map(([id, a]) => [id, Object.freeze(a)] as const), agent: [...d.elements.agent].map(([id, a]) => [id, Object.freeze(a)] as const) };
+    if (FIXED.size >= 1000) FIXED.clear();
+    FIXED.set(key, fixed);
   }
+  for (const [id, a] of fixed.entity) doc.shared("entity", id, a);
   const paramDesc = (name: string) => (rec.definition.parameters.some((p) => p.name === name) ? qn(`${defId}/parameters/${safe(name)}`) : undefined);
 
   const usedIds = new Map<string, string>(); // role → entity id
@@ -162,9 +146,7 @@ export function jobDocument(rec: JobRecord, base: string): ProvDoc {
     });
 
   // Agents: the owner, the job server, the host it runs on.
-  doc.agent(owner, { "prov:label": job.owner ?? "anonymous", "prov:type": qn("prov:Person"), "voprov:name": job.owner ?? "anonymous" });
-  doc.agent(server, { "prov:label": `uws-cluster job server ${rec.server.version}`, "prov:type": qn("prov:SoftwareAgent"), "voprov:name": "uws-cluster job server", "voprov:version": rec.server.version });
-  doc.agent(host, { "prov:label": `cluster host ${rec.server.host}`, "voprov:name": rec.server.host, "voprov:type": "cluster host" });
+  for (const [id, a] of fixed.agent) doc.shared("agent", id, a);
 
   // Relations.
   for (const p of rec.params)
@@ -192,6 +174,43 @@ export function jobDocument(rec: JobRecord, base: string): ProvDoc {
   doc.relation("actedOnBehalfOf", { "prov:delegate": server, "prov:responsible": owner, "prov:activity": act });
   doc.relation("actedOnBehalfOf", { "prov:delegate": server, "prov:responsible": host });
   return doc;
+}
+
+const FIXED = new Map<string, { entity: ReadonlyArray<readonly [string, Readonly<Record<string, Value>>]>; agent: ReadonlyArray<readonly [string, Readonly<Record<string, Value>>]> }>();
+
+/** The records every job of a definition (and owner) shares: its description and the agents. */
+function fixedParts(doc: ProvDoc, rec: JobRecord, base: string, defId: string, owner: string, server: string, host: string): void {
+  const { job } = rec;
+  doc.entity(defId, {
+    "prov:label": `job definition ${rec.definition.name}`,
+    "prov:type": qn("voprov:ActivityDescription"),
+    "voprov:name": rec.definition.name,
+    "voprov:version": rec.definition.version,
+    "voprov:description": rec.definition.description,
+    "voprov:docurl": uri(`${base}/uws`),
+    "voprov:type": "UWS job",
+  });
+  for (const p of rec.definition.parameters) {
+    doc.entity(`${defId}/parameters/${safe(p.name)}`, {
+      "prov:label": `parameter ${p.name}`,
+      "prov:type": qn("voprov:ParameterDescription"),
+      "voprov:name": p.name,
+      "voprov:datatype": DATATYPE[p.type] ?? "char",
+      "voprov:xtype": p.type === "url" || p.type === "file" ? p.type : undefined,
+      "voprov:unit": p.unit,
+      "voprov:ucd": p.ucd,
+      "voprov:description": p.description,
+      "voprov:default": p.default,
+      "voprov:min": p.min === undefined ? undefined : String(p.min),
+      "voprov:max": p.max === undefined ? undefined : String(p.max),
+      "voprov:options": p.values?.join("|"),
+      "uwsx:required": p.required ? "true" : "false",
+      "uwsx:activityDescription": qn(defId),
+    });
+  }
+  doc.agent(owner, { "prov:label": job.owner ?? "anonymous", "prov:type": qn("prov:Person"), "voprov:name": job.owner ?? "anonymous" });
+  doc.agent(server, { "prov:label": `uws-cluster job server ${rec.server.version}`, "prov:type": qn("prov:SoftwareAgent"), "voprov:name": "uws-cluster job server", "voprov:version": rec.server.version });
+  doc.agent(host, { "prov:label": `cluster host ${rec.server.host}`, "voprov:name": rec.server.host, "voprov:type": "cluster host" });
 }
 
 function resultAttrs(base: string, def: string, job: string, rid: string, f: { sha256?: string; size?: number; mimeType?: string }): Record<string, Value | undefined> {

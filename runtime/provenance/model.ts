@@ -74,6 +74,7 @@ export class ProvDoc {
   element(kind: ElementKind, id: string, attrs: Record<string, Value | undefined | null> = {}): string {
     let a = this.elements[kind].get(id);
     if (!a) this.elements[kind].set(id, (a = {}));
+    else if (Object.isFrozen(a)) this.elements[kind].set(id, (a = { ...a })); // shared: copy on write
     for (const [k, v] of Object.entries(attrs)) {
       if (v === undefined || v === null || k in a) continue;
       const c = clean(v);
@@ -81,6 +82,12 @@ export class ProvDoc {
     }
     return id;
   }
+  /** Adds a record made once and shared between documents (frozen: merged into by copy). */
+  shared(kind: ElementKind, id: string, attrs: Readonly<Attrs>): void {
+    if (!this.elements[kind].has(id)) this.elements[kind].set(id, attrs as Attrs);
+    else this.element(kind, id, attrs);
+  }
+
   entity(id: string, attrs?: Record<string, Value | undefined | null>): string {
     return this.element("entity", id, attrs);
   }
