@@ -20,6 +20,8 @@ export interface AppBundle {
   description: string;
   /** Debian packages its jobs need on every compute node. */
   packages: string[];
+  /** A pip requirements file (relative to the folder), installed into `<version>/.venv` on the shared filesystem. */
+  requirements?: string;
   /** Job definitions by name, with the file each comes from. */
   definitions: { name: string; description: string; file: string }[];
   files: { rel: string; abs: string; executable: boolean }[];
@@ -48,10 +50,21 @@ export function loadApp(app: ClusterApp): AppBundle {
     fail(manifest, "(file)", `not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }
   if (typeof doc !== "object" || Array.isArray(doc)) fail(manifest, "(file)", "must be a mapping with description and packages");
-  for (const k of Object.keys(doc)) if (!["description", "packages"].includes(k)) fail(manifest, k, "unknown key; an app.yaml has description and packages");
+  for (const k of Object.keys(doc)) if (!["description", "packages", "python"].includes(k)) fail(manifest, k, "unknown key; an app.yaml has description, packages and python");
   const description = doc.description === undefined ? "" : typeof doc.description === "string" ? doc.description : fail(manifest, "description", "must be a string");
   const packages = doc.packages === undefined ? [] : Array.isArray(doc.packages) ? doc.packages : fail(manifest, "packages", "must be a list of Debian package names");
   packages.forEach((p, i) => { if (typeof p !== "string" || !DEB_PACKAGE.test(p)) fail(manifest, `packages[${i}]`, `must be a Debian package name such as python3-astropy, got ${JSON.stringify(p)}`); });
+
+  let requirements: string | undefined;
+  if (doc.python !== undefined) {
+    const py = doc.python as Record<string, unknown>;
+    if (!py || typeof py !== "object" || Array.isArray(py)) fail(manifest, "python", "must be a mapping: { requirements: requirements.txt }");
+    for (const k of Object.keys(py)) if (k !== "requirements") fail(manifest, `python.${k}`, "unknown key; python has requirements");
+    const r = py.requirements;
+    if (typeof r !== "string" || !r || r.startsWith("/") || r.split("/").includes("..")) fail(manifest, "python.requirements", "must be a file in the application folder, e.g. requirements.txt");
+    if (!existsSync(join(app.source, r)) || !statSync(join(app.source, r)).isFile()) fail(manifest, "python.requirements", `${join(app.source, r)} does not exist`);
+    requirements = r;
+  }
 
   let defs;
   try {
@@ -64,7 +77,7 @@ export function loadApp(app: ClusterApp): AppBundle {
   const hash = createHash("sha256");
   for (const f of files) hash.update(`${f.rel}\0${f.executable ? 1 : 0}\0`).update(readFileSync(f.abs)).update("\0");
   return {
-    name: app.name, description, packages: packages as string[], source: app.source,
+    name: app.name, description, packages: packages as string[], source: app.source, ...(requirements ? { requirements } : {}),
     definitions: [...defs.values()].map((d) => ({ name: d.name, description: d.description, file: relative(app.source, d.file) })),
     files, version: hash.digest("hex").slice(0, 12),
   };
@@ -84,9 +97,12 @@ export function loadApps(cluster: Cluster, shipped: string[] = []): AppBundle[] 
   return apps;
 }
 
-/** The Debian packages every application needs, each once. */
+/** Debian packages on the nodes for Python virtual environments (venv and pip come with python3-venv). */
+export const VENV_PACKAGES = ["python3-venv"];
+
+/** The Debian packages every application needs, each once (python3-venv when one has requirements). */
 export function appPackages(apps: AppBundle[]): string[] {
-  return [...new Set(apps.flatMap((a) => a.packages))].sort();
+  return [...new Set([...apps.flatMap((a) => a.packages), ...(apps.some((a) => a.requirements) ? VENV_PACKAGES : [])])].sort();
 }
 
 /** Where a version of an application lives on the head; `<appsDir>/<name>` links to the current one. */

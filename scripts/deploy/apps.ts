@@ -24,6 +24,7 @@ export async function deployApps(cluster: Cluster, apps: AppBundle[], t: AppTarg
   const packages = appPackages(apps);
   if (packages.length && t.installPackages) await t.installPackages(t.pool, t.computes, packages);
   for (const app of apps) await t.pool.push(t.head, appFiles(cluster, app));
+  for (const app of apps) if (app.requirements) await t.pool.run(t.head, venvScript(cluster, app), { timeoutMs: 900_000 });
   await t.pool.run(t.head, switchScript(cluster, apps));
 }
 
@@ -44,6 +45,25 @@ export function switchScript(cluster: Cluster, apps: AppBundle[]): string {
   lines.push(`for l in *; do [ -L "$l" ] || continue; case " ${keep.join(" ")} " in *" $l "*) ;; *) rm -f -- "$l" ;; esac; done`);
   lines.push(`for a in $(ls .versions | sed 's/-[0-9a-f]*$//' | sort -u); do ls -1dt .versions/"$a"-* | tail -n +${KEEP_VERSIONS + 2} | xargs -r rm -rf --; done`);
   return lines.join("\n");
+}
+
+/**
+ * The application's Python environment, made once per version on the head, inside its version
+ * folder on the shared filesystem (compute nodes run the same Python): `.venv` with the system's
+ * packages visible, then pip with the requirements file (run from the folder, so its
+ * `--find-links ./wheels` lines work where the nodes have no index to reach).
+ */
+export function venvScript(cluster: Cluster, app: AppBundle): string {
+  const dir = versionDir(cluster, app);
+  return [
+    "set -e",
+    `cd ${shq(dir)}`,
+    "test -e .venv/.uws-complete && exit 0",
+    "rm -rf .venv",
+    "/usr/bin/python3 -m venv --system-site-packages .venv",
+    `.venv/bin/pip install --no-input --disable-pip-version-check --no-cache-dir -r ${shq(app.requirements!)}`,
+    "touch .venv/.uws-complete",
+  ].join("\n");
 }
 
 /** apt-get on booted machines (cloud VMs): the applications' packages, non-interactive, retried once. */

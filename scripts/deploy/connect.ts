@@ -32,7 +32,7 @@ export async function openSession(target: Target, ctx: TargetContext): Promise<C
 }
 
 /** Waits until the job server answers /health (after a restart), bounded. */
-export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+export async function waitHealthy(url: string, timeoutMs = 120_000): Promise<void> {
   try {
     await health(url, timeoutMs);
   } catch (e) {

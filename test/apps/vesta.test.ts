@@ -23,6 +23,20 @@ const work = join(home, "work");
 const env = { ...process.env, UWS_CLUSTER_HOME: home };
 const SPEC = join(REPO_ROOT, "examples/vesta.yaml");
 const XSD = readFileSync(join(REPO_ROOT, "test/apps/VOTable-1.4.xsd"), "utf8");
+/** Writes a minimal pure-Python wheel (uwsdemo 1.0) into argv[1], as a package index would serve it. */
+const WHEEL = `
+import sys, zipfile, os
+d = sys.argv[1]
+files = {
+  "uwsdemo/__init__.py": "def hello(who):\\n    return 'hello ' + who + ' from uwsdemo 1.0'\\n",
+  "uwsdemo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: uwsdemo\\nVersion: 1.0\\n",
+  "uwsdemo-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: uws-cluster-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+files["uwsdemo-1.0.dist-info/RECORD"] = "".join(f + ",,\\n" for f in files) + "uwsdemo-1.0.dist-info/RECORD,,\\n"
+with zipfile.ZipFile(os.path.join(d, "uwsdemo-1.0-py3-none-any.whl"), "w") as z:
+    for name, text in files.items():
+        z.writestr(name, text)
+`;
 
 describe("the Vesta workflow as a user's application on a local cluster", () => {
   const state = new ClusterState("vesta-demo", home);
@@ -113,7 +127,13 @@ describe("the Vesta workflow as a user's application on a local cluster", () => 
     cpSync(join(REPO_ROOT, "examples/apps/vesta"), join(apps, "apps/vesta"), { recursive: true });
     const demo = join(apps, "apps/demo");
     mkdirSync(demo, { recursive: true });
-    writeFileSync(join(demo, "app.yaml"), "description: test application\n");
+    // Its Python requirement comes from a wheel it ships: the nodes have no package index to reach.
+    writeFileSync(join(demo, "app.yaml"), "description: test application\npython:\n  requirements: requirements.txt\n");
+    writeFileSync(join(demo, "requirements.txt"), "--no-index\n--find-links wheels\nuwsdemo==1.0\n");
+    mkdirSync(join(demo, "wheels"));
+    execFileSync("/usr/bin/python3", ["-c", WHEEL, join(demo, "wheels")]);
+    writeFileSync(join(demo, "greet.sh"), "#!/bin/sh\nexec \"$UWS_DEFINITION_DIR/.venv/bin/python\" -c 'import sys, uwsdemo; open(\"greeting.txt\", \"w\").write(uwsdemo.hello(sys.argv[1]))' \"$1\"\n", { mode: 0o755 });
+    writeFileSync(join(demo, "greet.yaml"), "name: greet\ndescription: greets with the app's own Python package\nparameters:\n  who:\n    type: string\n    default: Vesta\ncommand:\n  executable: ./greet.sh\n  args: [\"{who}\"]\nresults:\n  - name: greeting\n    file: greeting.txt\n    mimeType: text/plain\n");
     writeFileSync(join(demo, "pause.sh"), "#!/bin/sh\nsleep \"$1\"\necho \"paused $1 s\" > paused.txt\n", { mode: 0o755 });
     const pause = (desc: string) => `name: pause\ndescription: ${desc}\nparameters:\n  seconds:\n    type: int\n    default: 1\n    min: 0\n    max: 60\ncommand:\n  executable: ./pause.sh\n  args: ["{seconds}"]\nresults:\n  - name: paused\n    file: paused.txt\n    mimeType: text/plain\n`;
     writeFileSync(join(demo, "pause.yaml"), pause("first version"));
@@ -124,6 +144,9 @@ describe("the Vesta workflow as a user's application on a local cluster", () => 
     expect(push.code, push.stdout + push.stderr).toBe(0);
     const defs = async () => (await cli(["jobs", "--spec", spec2, "--json"], env, work)).code;
     expect(await defs()).toBe(0);
+    const greet = await cli(["run", "greet", "-p", "who=Ceres", "--wait", "--out", "greet/", "--spec", spec2], env, work);
+    expect(greet.code, greet.stdout + greet.stderr).toBe(0);
+    expect(readFileSync(join(work, "greet/greeting.txt"), "utf8")).toBe("hello Ceres from uwsdemo 1.0");
     // A job of the first version runs while the second version is pushed.
     const running = await cli(["run", "pause", "-p", "seconds=8", "--spec", spec2, "--json"], env, work);
     expect(running.code, running.stderr).toBe(0);
@@ -135,7 +158,7 @@ describe("the Vesta workflow as a user's application on a local cluster", () => 
     expect(push.code, push.stdout + push.stderr).toBe(0);
 
     const list = await cli(["apps", "list", "--spec", spec2, "--json"], env, work);
-    expect(list.json[0]!.apps).toEqual([expect.objectContaining({ name: "demo", definitions: ["pause"] })]);
+    expect(list.json[0]!.apps).toEqual([expect.objectContaining({ name: "demo", definitions: ["greet", "pause"] })]);
     const url = `http://${cluster.head.privateIp}:${cluster.jobserver.port}`;
     const token = readFileSync(state.path("secrets/jobserver.admin-token"), "utf8").trim();
     const uws = (await (await fetch(`${url}/uws`, { headers: { authorization: `Bearer ${token}` } })).json()) as { definitions: { name: string; description: string }[] };

@@ -12,7 +12,7 @@ import { destroyLocal, isAlive, LocalRecord, LocalTarget, sweepLocal, type HostK
 import { bool } from "../../cli/args.js";
 import { bundleInPackage, REPO_ROOT } from "../../deploy/bundle.js";
 import { CliError, PreflightError } from "../../errors.js";
-import { loadApps } from "../../apps/index.js";
+import { appPackages as appPackagesOf, loadApps } from "../../apps/index.js";
 import { ensureSshKey, knownHosts, type SecretValues } from "../../secrets/index.js";
 import { generateEd25519, SshPool } from "../../ssh/index.js";
 import type { ClusterState } from "../../state/store.js";
@@ -195,7 +195,7 @@ async function status(ctx: TargetContext): Promise<TargetStatus> {
 export const localTarget: Target = {
   name: "local",
   async preflight(ctx) {
-    const appPackages = [...new Set(loadApps(ctx.cluster).flatMap((a) => a.packages))];
+    const appPackages = appPackagesOf(loadApps(ctx.cluster));
     preflight({ installDeps: bool(ctx.args, "install-deps"), log: (s) => ctx.progress.info(s), appPackages });
   },
   async door({ cluster, state }) {
