@@ -127,19 +127,19 @@ async function inProcess(): Promise<{ off: number; on: number; after: number }> 
       const d = process.cpuUsage(c);
       return (d.user + d.system) / n;
     };
-    await once(2000, true); // warm-up
+    await once(500, true); // warm-up
     await app.uws.provenance?.settle();
-    await once(2000, false);
+    await once(500, false);
     const off: number[] = [];
     const on: number[] = [];
     let after = Infinity;
     for (let round = 0; round < 3; round++) {
-      off.push(await once(3000, false));
-      on.push(await once(3000, true));
+      off.push(await once(1000, false));
+      on.push(await once(1000, true));
       const c = process.cpuUsage();
       await app.uws.provenance?.settle();
       const d = process.cpuUsage(c);
-      after = Math.min(after, (d.user + d.system) / 3000);
+      after = Math.min(after, (d.user + d.system) / 1000);
     }
     return { off: Math.min(...off), on: Math.min(...on), after };
   } finally {
