@@ -120,7 +120,11 @@ async function runCanary(input: ReadinessInput, limitMs: number): Promise<Readin
   });
   const loc = res.headers.get("location");
   if (res.status !== 303 || !loc) throw new Error(`POST ${input.url}/uws/${job} answered ${res.status} without a job location: ${(await res.text()).slice(0, 300)}`);
-  const jobUrl = new URL(loc, `${input.url}/`).toString();
+  // The job server names the job by its public URL (https://<floating IP>/… behind nginx, with a
+  // self-signed certificate by default): the canary follows the job's path through the door it
+  // came in by (the SSH tunnel on booted machines), never the public address.
+  const located = new URL(loc, `${input.url}/`);
+  const jobUrl = new URL(`${located.pathname}${located.search}`, `${input.url}/`).toString();
   const jobId = jobUrl.split("/").pop()!;
   let phase = "";
   let xml = "";
