@@ -22,6 +22,7 @@ import { baseUrl, inputLimits } from "./plugins/context.js";
 import { clientErrorHandler, installErrorHandler } from "./plugins/errors.js";
 import type { FormBody } from "./uws/input.js";
 import { registerRoutes } from "./plugins/index.js";
+import { createPortal } from "./portal/index.js";
 
 export type ServerOptions = PartialConfig & {
   /** Fastify logger (false in tests). */
@@ -129,7 +130,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   await app.register(multipart, { limits: { fileSize: config.uploadLimitMb * 1024 * 1024, files: 32, fields: limits.fields, fieldSize: limits.valueBytes, parts: limits.fields + 32 } });
 
   installErrorHandler(app);
-  await registerRoutes(app, authenticate);
+  // The web portal at / (portal/): browser sessions, signed result URLs, OIDC login.
+  const portal = createPortal(app, config, authenticate, { key, data });
+  app.addHook("onClose", async () => portal.close());
+  await registerRoutes(app, authenticate, portal);
 
   app.addHook("onClose", async () => {
     await service.close();
