@@ -99,7 +99,9 @@ export async function destroyMachines(store: RecordStore): Promise<{ removed: bo
 }
 
 async function destroyRecorded(rec: MachinesRecord): Promise<void> {
-  await Promise.all(Object.values(rec.data.nodes).map((n) => stopNode(n)));
+  // The nodes' disks are deleted next, as a cloud deletes a server: a short chance to power off
+  // cleanly, then everything left in their cgroups is killed by PID.
+  await Promise.all(Object.values(rec.data.nodes).map((n) => stopNode(n, 5_000)));
   if (rec.data.proxy) await stopAll([rec.data.proxy], 5000);
   await removeNetwork(rec);
   for (const dir of [...rec.data.dirs].sort((a, b) => b.length - a.length)) {
