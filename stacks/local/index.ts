@@ -101,6 +101,7 @@ export class LocalTarget {
     const n = this.layout(nodeName);
     if (n.node.power !== "on-demand") throw new Error(`${nodeName} is not an on-demand node of ${this.cluster.name}`);
     if (this.rec.data.nodes[nodeName]) throw new Error(`${nodeName} exists already (remove it first)`);
+    await this.forgetAddress(n.ip);
     await createNamespaces([n], this.rec);
     await wireNode(this.cluster, n);
     const image = buildNodeImage(n, authorizedKey, hostKey);
@@ -129,7 +130,18 @@ export class LocalTarget {
     await runIgnoring(["ip", "link", "del", r.veth], NETWORK_GONE);
     rmSync(n.dir, { recursive: true, force: true });
     this.rec.update((d) => { delete d.nodes[nodeName]; });
+    await this.forgetAddress(n.ip);
     return true;
+  }
+
+  /**
+   * A node created again gets a new MAC address for the same IP: the host's and the head's neighbour
+   * caches would send to the old one for seconds (SSH handshakes time out). Forget it on both.
+   */
+  private async forgetAddress(ip: string): Promise<void> {
+    await runIgnoring(["ip", "neigh", "flush", "to", ip], NETWORK_GONE);
+    const head = this.rec.data.nodes[this.cluster.head.name];
+    if (head) await runIgnoring(["ip", "-n", head.netns, "neigh", "flush", "to", ip], NETWORK_GONE);
   }
 
   /** Records the power agent's process (stopped first at down). */

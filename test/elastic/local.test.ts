@@ -4,14 +4,15 @@
  * up creates no compute node (the canary powers one up, removed after idle) → 3 UWS jobs at once
  * power up 3 nodes and COMPLETE on 3 different nodes → the nodes are removed after idle → a resume
  * that fails (the node's veth name taken on the host) leaves the node DOWN with the reason in sinfo
- * and status, and the job COMPLETES on another node → the agent refuses a bad token and foreign
+ * and status, its job ends (ERROR: the job server's jobs are not requeueable; requeueable jobs run
+ * elsewhere, test/elastic/slurm-power) and the next job runs on another node → the agent refuses a bad token and foreign
  * nodes → down leaves nothing (agent, nodes, links, mounts, folders). Needs root.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
 import { cli } from "../harness/cli.js";
@@ -60,6 +61,8 @@ describe("elastic local cluster (min 0, max 3, idle 5s)", () => {
   }, 60_000);
 
   it("3 jobs at once power up 3 nodes; each job COMPLETES on its own node; the nodes are removed after idle", async () => {
+    const keep = () => process.env.UWSC_KEEP_LOGS && execFileSync("sh", ["-c", `mkdir -p /tmp/uwsc-elastic-logs && cp -r ${state.path("nodes", `${NAME}-head`, "var/log/slurm")} ${state.path("elastic-agent.log")} /tmp/uwsc-elastic-logs/ || true`]);
+    onTestFailed(() => { keep(); });
     const jobs = await Promise.all([1, 2, 3].map(() => submit(up.url, up.token, "node-info")));
     await waitFor(() => computeNetns(up.cluster).length === 3, { timeoutMs: 40_000, intervalMs: 100, what: () => `3 compute namespaces (now ${computeNetns(up.cluster).join(", ")})` });
     ns = [...new Set([...ns, ...namespaceIds(up.cluster)])];
@@ -76,28 +79,30 @@ describe("elastic local cluster (min 0, max 3, idle 5s)", () => {
     for (const n of up.cluster.computes) expect(log).toContain(`${n.name}: removed`);
   }, 120_000);
 
-  it("a resume that fails leaves the node DOWN with the reason (sinfo, status) and the job COMPLETES on another node", async () => {
+  it("a resume that fails leaves the node DOWN with the reason (sinfo, status); the job is not stuck (the job server's jobs are not requeueable: ERROR with Slurm's message) and the next job runs on another node", async () => {
     const c = up.cluster;
-    // The veth names of compute-1 and compute-2 are taken on the host: creating those nodes fails for real.
-    const taken = [1, 2].map((i) => `${c.local.vethPrefix}-${i}`);
-    for (const l of taken) execFileSync("ip", ["link", "add", l, "type", "bridge"]);
+    // compute-1's veth name is taken on the host: creating that node fails for real.
+    const taken = `${c.local.vethPrefix}-1`;
+    execFileSync("ip", ["link", "add", taken, "type", "bridge"]);
     try {
       const job = await submit(up.url, up.token, "node-info");
       const done = await finish(job, up.token, 90_000);
-      expect(done.phase, done.message ?? "").toBe("COMPLETED");
-      expect((await result(job, up.token, "node")).trim()).toBe(c.computes[2]!.name);
-      const st = await statusNodes();
-      for (const n of c.computes.slice(0, 2)) {
-        const s = st.find((x) => x.name === n.name)!;
-        expect(s.power, JSON.stringify(s)).toBe("failed");
-        expect(s.reason).toMatch(/resume failed: .*File exists/);
-      }
+      expect(done.phase, done.message ?? "").toBe("ERROR");
+      expect(done.message).toMatch(/NODE_FAIL/);
+      const failed = c.computes[0]!.name;
+      const s = (await statusNodes()).find((x) => x.name === failed)!;
+      expect(s.power, JSON.stringify(s)).toBe("failed");
+      expect(s.reason).toMatch(/resume failed: .*File exists/);
       const sinfo = await cli(["ssh", "head", "--name", NAME, "--", "sinfo", "-h", "-R", "-o", "%n|%E"], env);
-      expect(sinfo.stdout).toContain(`${c.computes[0]!.name}|resume failed`);
-      // Nothing of the failed nodes stays behind: only our dummy links carry their veth names.
-      expect(computeNetns(c).filter((n) => !n.endsWith("compute-3"))).toEqual([]);
+      expect(sinfo.stdout).toContain(`${failed}|resume failed`);
+      expect(computeNetns(c).some((n) => n.endsWith("compute-1"))).toBe(false); // nothing of it left
+      const next = await submit(up.url, up.token, "node-info");
+      const ok = await finish(next, up.token, 90_000);
+      expect(ok.phase, ok.message ?? "").toBe("COMPLETED");
+      expect(c.computes.slice(1).map((n) => n.name)).toContain((await result(next, up.token, "node")).trim());
     } finally {
-      for (const l of taken) execFileSync("sh", ["-c", `ip link del ${l} 2>/dev/null || true`]);
+      if (process.env.UWSC_KEEP_LOGS) execFileSync("sh", ["-c", `mkdir -p /tmp/uwsc-elastic-logs && cp -r ${state.path("nodes", `${NAME}-head`, "var/log/slurm")} ${state.path("elastic-agent.log")} /tmp/uwsc-elastic-logs/ || true`]);
+      execFileSync("sh", ["-c", `ip link del ${taken} 2>/dev/null || true`]);
     }
   }, 150_000);
 
