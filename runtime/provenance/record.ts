@@ -66,7 +66,7 @@ export interface JobRecord {
   definition: DefinitionFacts;
   params: Array<{ name: string; type: string; value: string; byReference: boolean }>;
   used: UsedInput[];
-  generated: Array<ResultRef & FileFacts>;
+  generated: Array<Omit<ResultRef, "size"> & FileFacts & { size: number }>;
   steps: Step[];
   /** Work-dir files the step log names that are not results. */
   files: Record<string, FileFacts>;
@@ -218,7 +218,7 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
   const generated = results
     .filter((r) => r.id !== PROVENANCE_RESULT)
     .map((r) => {
-      const g: ResultRef & FileFacts = { ...r, sha256: PENDING_HASH };
+      const g: ResultRef & FileFacts = { ...r, size: r.size ?? 0, sha256: PENDING_HASH };
       tasks.push({ path: join(ctx.workDir, r.file), into: g });
       return g;
     });

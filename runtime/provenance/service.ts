@@ -48,11 +48,14 @@ export class ProvenanceService {
     const def = this.jobs.definitions.get(job.definition);
     if (!def) return;
     try {
-      const { record, tasks } = this.capture(job, final, results, def);
-      const size = Buffer.byteLength(this.json(record));
-      results.push({ id: PROVENANCE_RESULT, file: ".uws-provenance.json", mimeType: PROVENANCE_MIME, size });
-      const done = hashAll(record, tasks)
-        .then(() => {
+      // Listed now (without a size: its document is made just after), captured off the path that
+      // finishes the job, so a job's final phase costs no more than an entry in its result list.
+      const seen = [...results];
+      results.push({ id: PROVENANCE_RESULT, file: ".uws-provenance.json", mimeType: PROVENANCE_MIME, size: null });
+      const done = new Promise<void>((r) => setImmediate(r))
+        .then(async () => {
+          const { record, tasks } = this.capture(job, final, seen, def);
+          await hashAll(record, tasks);
           this.store(record);
           return record;
         })

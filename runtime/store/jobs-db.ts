@@ -15,7 +15,8 @@ export interface ResultRef {
   /** Path relative to the job's work dir. */
   file: string;
   mimeType: string;
-  size: number;
+  /** Bytes; null when not known when the job ended (its provenance, made just after). */
+  size: number | null;
 }
 
 export interface Job {

@@ -60,7 +60,7 @@ export function parametersBody(job: Job, paramHref: (name: string) => string): s
 
 export function resultsBody(results: ResultRef[], resultHref: (id: string) => string): string {
   return results
-    .map((r) => `<uws:result id="${esc(r.id)}" xlink:type="simple" xlink:href="${esc(resultHref(r.id))}" size="${r.size}" mime-type="${esc(r.mimeType)}"/>`)
+    .map((r) => `<uws:result id="${esc(r.id)}" xlink:type="simple" xlink:href="${esc(resultHref(r.id))}"${r.size === null ? "" : ` size="${r.size}"`} mime-type="${esc(r.mimeType)}"/>`)
     .join("");
 }
 

@@ -4,7 +4,7 @@
  * JSON form (Accept: application/json) over any base URL: the cluster's own address, an SSH
  * tunnel to the head, or a public URL.
  */
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
@@ -19,7 +19,7 @@ export interface UwsJob {
   startTime: string | null;
   endTime: string | null;
   parameters: Record<string, string>;
-  results: { id: string; href: string; size: number; mimeType: string }[];
+  results: { id: string; href: string; size: number | null; mimeType: string }[];
   errorSummary: { type: string; message: string } | null;
 }
 
@@ -109,7 +109,7 @@ export class UwsClient {
       if (!r.ok || !r.body) throw new CliError(`result ${res.id} of job ${job.jobId}: ${r.status}`);
       const file = join(dir, fileName(res.id, res.mimeType));
       await pipeline(Readable.fromWeb(r.body as import("node:stream/web").ReadableStream), createWriteStream(file));
-      out.push({ id: res.id, file, size: res.size });
+      out.push({ id: res.id, file, size: statSync(file).size });
     }
     return out;
   }

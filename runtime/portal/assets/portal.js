@@ -32,7 +32,7 @@ const enc = encodeURIComponent;
 const jobHash = (def, id) => `#/jobs/${enc(def)}/${enc(id)}`;
 const jobUrl = (def, id) => `/uws/${enc(def)}/${enc(id)}`;
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
-const size = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+const size = (n) => (n === null || n === undefined ? "size when served" : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const phaseBadge = (p) => h("span", { class: `phase phase-${(p ?? "gone").toLowerCase()}` }, p ?? "DELETED");
 
 class HttpError extends Error {
