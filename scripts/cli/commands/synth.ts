@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { synthTerraform } from "../../../stacks/terraform/synth.js";
-import { clusterKey } from "../../state/ssh-key.js";
+import { clusterKey } from "../../secrets/cluster-key.js";
 import { need } from "../args.js";
 import { emit, EXIT, type Command } from "../command.js";
 import { flags } from "../flags.js";

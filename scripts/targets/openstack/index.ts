@@ -17,7 +17,7 @@ import { renderCluster } from "../../render/index.js";
 import { bootedDoor, bootedMachines, readHostKeys } from "../../deploy/booted.js";
 import { StepError, type Progress } from "../../progress/index.js";
 import type { SecretValues } from "../../secrets/index.js";
-import { clusterKey } from "../../state/ssh-key.js";
+import { clusterKey } from "../../secrets/cluster-key.js";
 import type { ClusterState } from "../../state/store.js";
 import { systemSshArgv } from "../ssh-argv.js";
 import type { Machines, NamedContext, Target, TargetContext, TargetStatus } from "../target.js";

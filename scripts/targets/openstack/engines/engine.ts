@@ -95,3 +95,14 @@ export function parallelismOf(ctx: Pick<EngineContext, "parallelism">): number {
   if (!Number.isInteger(p) || p < 1 || p > 1000) throw new Error(`parallelism must be an integer from 1 to 1000, got ${p}: pass e.g. --parallelism 10`);
   return p;
 }
+
+/** Checks and maps the stack outputs both engines declare (head_public_ip, private_ips, cluster_id). */
+export function outputsFrom(values: Record<string, unknown>, what: string): EngineOutputs {
+  const missing = ["head_public_ip", "private_ips", "cluster_id"].filter((k) => values[k] === undefined || values[k] === null);
+  if (missing.length) throw new Error(`${what} lacks ${missing.join(", ")}: the cluster was not (fully) applied; run up again`);
+  const ips = values.private_ips;
+  if (typeof ips !== "object" || Array.isArray(ips) || Object.values(ips as object).some((v) => typeof v !== "string")) {
+    throw new Error(`${what}: private_ips is not a map of node name to address`);
+  }
+  return { headPublicIp: String(values.head_public_ip), privateIps: ips as Record<string, string>, clusterId: String(values.cluster_id) };
+}

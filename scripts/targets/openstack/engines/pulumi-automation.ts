@@ -14,7 +14,7 @@ import { pulumiBackendUrl } from "./backend.js";
 import { EngineCommandError, emit, parallelismOf, type EngineContext, type EngineOutputs, type EngineStep } from "./engine.js";
 import { redactorFor, type Redactor } from "../redact.js";
 import { isTransient, reasonOf, withRetries } from "./retry.js";
-import { outputsFrom } from "./terraform.js";
+import { outputsFrom } from "./engine.js";
 
 const PROJECT = "uws-cluster";
 const PASSPHRASE_FILE = "pulumi-passphrase";

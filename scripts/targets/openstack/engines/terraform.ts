@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { synthTerraform } from "../../../../stacks/terraform/synth.js";
 import { terraformBackendBlock } from "./backend.js";
 import {
-  EngineCommandError, EngineUnavailableError, emit, parallelismOf,
+  EngineCommandError, EngineUnavailableError, emit, outputsFrom, parallelismOf,
   type Engine, type EngineContext, type EngineOutputs, type EngineStep,
 } from "./engine.js";
 import { assertNoSecrets, redactorFor } from "../redact.js";
@@ -154,17 +154,6 @@ function parseTerraformOutputs(stdout: string, engine: string): EngineOutputs {
     throw new Error(`${engine} output -json did not print JSON: ${stdout.slice(0, 200)}`);
   }
   return outputsFrom(Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, v?.value])), `${engine} output`);
-}
-
-/** Checks and maps the stack outputs both engines declare (head_public_ip, private_ips, cluster_id). */
-export function outputsFrom(values: Record<string, unknown>, what: string): EngineOutputs {
-  const missing = ["head_public_ip", "private_ips", "cluster_id"].filter((k) => values[k] === undefined || values[k] === null);
-  if (missing.length) throw new Error(`${what} lacks ${missing.join(", ")}: the cluster was not (fully) applied; run up again`);
-  const ips = values.private_ips;
-  if (typeof ips !== "object" || Array.isArray(ips) || Object.values(ips as object).some((v) => typeof v !== "string")) {
-    throw new Error(`${what}: private_ips is not a map of node name to address`);
-  }
-  return { headPublicIp: String(values.head_public_ip), privateIps: ips as Record<string, string>, clusterId: String(values.cluster_id) };
 }
 
 export function installHint(name: "terraform" | "tofu"): string {

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Cluster } from "../../stacks/model/index.js";
 import { CliError, EXIT } from "../errors.js";
-import { ensureSshKey } from "../secrets/index.js";
-import type { ClusterState } from "./store.js";
+import { ensureSshKey } from "./index.js";
+import type { ClusterState } from "../state/store.js";
 
 export interface ClusterKey {
   privateKeyPath: string;
