@@ -70,7 +70,7 @@ beforeAll(async () => {
   cloud = await startTestCloud();
   demo = await connect(credsOf(cloud.demo));
   admin = await connect(credsOf(cloud.admin));
-}, 300_000);
+}, 660_000);
 
 afterAll(async () => {
   await cloud?.stop();
