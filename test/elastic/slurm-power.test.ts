@@ -135,25 +135,25 @@ describe("the shipped power programs with the real slurmctld", () => {
       const other = c.computes[1]!.name;
       const jobState = () => spawnSync("scontrol", ["show", "job", job, "--oneliner"], { env: conf.env, encoding: "utf8" }).stdout;
       // Well within slurmctld's 30 s periodic pass: the prolog lets the job start once its node is up.
-      await waitFor(() => /JobState=COMPLETED/.test(jobState()), { timeoutMs: 25_000, intervalMs: 250, what: () => `job ${job} to complete: ${jobState()}\n${log("resume.log")}` });
+      await waitFor(() => /JobState=COMPLETED/.test(jobState()), { timeoutMs: 90_000, intervalMs: 250, what: () => `job ${job} to complete: ${jobState()}\n${log("resume.log")}` });
       expect(jobState()).toContain(`NodeList=${other} `);
       expect(state(failing)).toMatch(/^down/);
       expect(execFileSync("sinfo", ["-h", "-R", "-o", "%n|%E"], { env: conf.env, encoding: "utf8" })).toContain(`${failing}|resume failed: injected for the test`);
       expect(log("resume.log")).toMatch(new RegExp(`${other} created: pid=${pids.get(other)}`));
       expect(readFileSync(join(dir, "records", other), "utf8").trim()).toBe(`pid=${pids.get(other)}`);
       // Idle for SuspendTime: the suspend program asks the agent to remove the node by its record.
-      await waitFor(() => state(other) === "idle~", { timeoutMs: 30_000, intervalMs: 250, what: () => `${other} to be suspended (it is ${state(other)})` });
-      await waitFor(() => !existsSync(join(dir, "records", other)), { timeoutMs: 10_000, what: "the suspend program to drop the node's record" });
+      await waitFor(() => state(other) === "idle~", { timeoutMs: 90_000, intervalMs: 250, what: () => `${other} to be suspended (it is ${state(other)})` });
+      await waitFor(() => !existsSync(join(dir, "records", other)), { timeoutMs: 30_000, what: "the suspend program to drop the node's record" });
       expect(calls).toContain(`/suspend ${other} pid=${pids.get(other)}`);
       // After ResumeTimeout Slurm declares the failed node's resume failed; it stays DOWN with the program's reason.
-      await waitFor(() => log("resume-fail.log").includes(failing), { timeoutMs: 30_000, intervalMs: 250, what: "ResumeFailProgram to run for the failed node" });
+      await waitFor(() => log("resume-fail.log").includes(failing), { timeoutMs: 90_000, intervalMs: 250, what: "ResumeFailProgram to run for the failed node" });
       const reasons = () => execFileSync("sinfo", ["-h", "-R", "-o", "%n|%E"], { env: conf.env, encoding: "utf8" });
-      await waitFor(() => reasons().includes(`${failing}|resume failed: injected for the test`), { timeoutMs: 15_000, intervalMs: 250, what: () => `the resume program's reason back after ResumeTimeout: ${reasons()}` });
+      await waitFor(() => reasons().includes(`${failing}|resume failed: injected for the test`), { timeoutMs: 60_000, intervalMs: 250, what: () => `the resume program's reason back after ResumeTimeout: ${reasons()}` });
       expect(state(failing)).toMatch(/^down/);
       // The job was requeued by the program, never failed: one restart, exit 0.
       expect(jobState()).toMatch(/Restarts=1 .*ExitCode=0:0/);
     } finally {
       agent.close();
     }
-  }, 120_000);
+  }, 420_000);
 });
