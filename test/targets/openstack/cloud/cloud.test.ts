@@ -253,7 +253,8 @@ describe("sweep: every tagged resource goes, every decoy stays", () => {
       expect(r.remaining).toEqual([]);
       expect(r.ok).toBe(true);
       // progress is reported round by round, naming what is left
-      expect(rounds[0]).toMatch(/^round 1: \d+ tagged resource\(s\) left \(.*server/);
+      // (the first rounds' scans may themselves fail under the faults)
+      expect(rounds[0]).toMatch(/^round \d+: \d+ tagged resource\(s\) left \(.*server/);
       expect((await scanProject(demo, { onlyId: f.cluster.id })).resources).toEqual([]);
       expect(await noneExist(f.ids)).toEqual([]);
       expect(await allExist(decoys.ids)).toEqual([]);
