@@ -11,7 +11,7 @@ import { bundleFiles, cloudInitVerdict, jobServerInstallCommand, REMOTE_BUNDLE_D
 import { publicUrl } from "../../scripts/targets/openstack/index.js";
 import { renderCluster } from "../../scripts/render/index.js";
 import { JOBSERVER_FILES } from "../../scripts/render/paths.js";
-import { hostKeysFromConsole } from "../../scripts/targets/openstack/cloud/console.js";
+import { hostKeysFromConsole } from "../../scripts/deploy/booted.js";
 import { openstackSpec } from "../harness/specs.js";
 
 const ED = "AAAAC3NzaC1lZDI1NTE5AAAAIJ4b3SquuZ4rc1WNPAR8ysZsEdXbkqLVv0vY8HqTG9m1";

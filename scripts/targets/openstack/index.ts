@@ -24,7 +24,7 @@ import type { Machines, NamedContext, Target, TargetContext, TargetStatus } from
 import type { OpenStackClient } from "./cloud/client.js";
 import { listServers } from "./cloud/compute.js";
 import { connectCloud } from "./cloud/connect.js";
-import { waitForHostKey } from "./cloud/console.js";
+import { waitForServerHostKey } from "./cloud/console.js";
 import { assertPreflight, preflight } from "./cloud/preflight.js";
 import { cloudStatus, formatStatus, type CloudStatus } from "./cloud/status.js";
 import { listClusters, sweepCluster, sweepDeadlineMs, type SweepResult } from "./cloud/sweep.js";
@@ -88,7 +88,7 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
 
   const bootMs = o.bootTimeoutMs ?? 900_000;
   const servers = await serversByName(client, cluster);
-  const hostKeys = await readHostKeys(cluster, p, (name) => waitForHostKey(client, { id: servers[name]!, name }, { timeoutMs: bootMs }));
+  const hostKeys = await readHostKeys(cluster, p, (name) => waitForServerHostKey(client, { id: servers[name]!, name }, { timeoutMs: bootMs }));
   const privateIp = (n: ClusterNode) => outputs.privateIps[n.name] ?? n.privateIp!;
   // From here on the cloud path is shared with every booted-machine target (scripts/deploy/booted.ts).
   return bootedMachines({
