@@ -140,6 +140,7 @@ function sentNames(r: Req): string[] {
   return [...r.query.map(([k]) => k), ...fromBody, ...(b.kind === "multipart" && b.file ? [b.file.field] : [])];
 }
 const shown = (n: string) => n.slice(0, 64).replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, (c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`);
+const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 const BODY_LEVEL = /\bbody\b|Content-Type|too many fields|field name|upload|file parameter|multipart|JSON/i;
 
 async function check(r: Req, res: Res): Promise<void> {
@@ -153,7 +154,9 @@ async function check(r: Req, res: Res): Promise<void> {
       const names = sentNames(r);
       // A field sent, a field the resource requires (PHASE, EXECUTIONDURATION, a parameter), or the body.
       const named =
-        names.some((n) => res.body.toLowerCase().includes(shown(n).toLowerCase())) ||
+        // A lone surrogate reaches the server as U+FFFD when the name travels as UTF-8 (query, form,
+        // multipart), as itself in a JSON string: the message may name either.
+        names.some((n) => [n, wellFormed(n)].some((v) => res.body.toLowerCase().includes(shown(v).toLowerCase()))) ||
         CONTROL.some((c) => res.body.includes(c)) ||
         PARAMS.some((p) => res.body.includes(`'${p}'`)) ||
         BODY_LEVEL.test(res.body);
