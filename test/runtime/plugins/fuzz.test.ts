@@ -134,9 +134,19 @@ async function send(r: Req): Promise<Res> {
 }
 
 /** The field names a request sent (query and body), for "every 4xx names the field". */
+function safeForm(text: string): URLSearchParams {
+  try {
+    return new URLSearchParams(text);
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
 function sentNames(r: Req): string[] {
   const b = r.body;
-  const fromBody = b.kind === "form" || b.kind === "json" || b.kind === "multipart" ? b.pairs.map(([k]) => k) : [];
+  const fromBody = b.kind === "form" || b.kind === "json" || b.kind === "multipart" ? b.pairs.map(([k]) => k)
+    // A raw body the server reads as a form names its fields too.
+    : b.kind === "raw" && /x-www-form-urlencoded/i.test(b.type) ? [...safeForm(b.text).keys()] : [];
   return [...r.query.map(([k]) => k), ...fromBody, ...(b.kind === "multipart" && b.file ? [b.file.field] : [])];
 }
 const shown = (n: string) => n.slice(0, 64).replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, (c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`);
