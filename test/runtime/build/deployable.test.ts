@@ -3,11 +3,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { configFromArgs, loadConfigFile } from "../../../runtime/config.js";
 import { createJob, http, waitFinal } from "../helpers.js";
+import { freePort } from "../../harness/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tmp = mkdtempSync(join(tmpdir(), "uws-deploy-"));
@@ -23,15 +23,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 const logs = new Map<ChildProcess, () => string>();
 

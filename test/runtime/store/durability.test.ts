@@ -5,23 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm.js";
 import { createJob, http, phaseOf, waitFinal } from "../helpers.js";
+import { freePort } from "../../harness/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 class ServerProcess {
   proc?: ChildProcess;
