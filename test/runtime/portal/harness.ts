@@ -147,3 +147,11 @@ export async function oidcLogin(page: Page, base: string, login: string): Promis
   }
   throw new Error(`login of ${login} did not come back to the portal: ${page.url()}`);
 }
+
+/** The job server's OIDC settings for a test issuer: browser login allowed to holders of `entitlement`. */
+export function oidcSettings(idp: { issuer: string; clientId: string }, clientSecretFile: string, entitlement: string) {
+  return {
+    issuer: idp.issuer, audience: null, clientId: idp.clientId, clientSecretFile, scopes: ["openid", "profile", "eduperson_entitlement"],
+    entitlementClaim: "eduperson_entitlement", allow: { entitlements: [entitlement], subs: [] }, admins: { entitlements: [], subs: [] },
+  };
+}

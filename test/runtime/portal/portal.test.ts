@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ResultSigner } from "../../../runtime/portal/signed-url.js";
 import { freePort } from "../../harness/ports.js";
-import { context, launch, oidcLogin, serve, shot, startHub, type Served } from "./harness.js";
+import { context, launch, oidcLogin, oidcSettings, serve, shot, startHub, type Served } from "./harness.js";
 import { startLoginIssuer, type LoginIssuer } from "./login-issuer.js";
 
 // Page-side code in evaluate() callbacks runs in Chromium; the project compiles without the DOM lib.
@@ -40,7 +40,7 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     const secretFile = join(await import("node:os").then((o) => o.tmpdir()), `portal-client-secret-${process.pid}`);
     writeFileSync(secretFile, `${idp.clientSecret}\n`, { mode: 0o600 });
     s = await serve(
-      { auth: "oidc", publicUrl: base, oidc: { issuer: idp.issuer, audience: null, clientId: idp.clientId, clientSecretFile: secretFile, scopes: ["openid", "profile", "eduperson_entitlement"], entitlementClaim: "eduperson_entitlement", allow: { entitlements: [MEMBERS], subs: [] }, admins: { entitlements: [], subs: [] } } },
+      { auth: "oidc", publicUrl: base, oidc: oidcSettings(idp, secretFile, MEMBERS) },
       port,
     );
     browser = await launch();

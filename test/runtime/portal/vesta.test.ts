@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { EpnTapFixture, vestaGranules } from "../../apps/epntap-fixture.js";
 import { freePort } from "../../harness/ports.js";
-import { context, launch, oidcLogin, REPO, serve, shot, startHub, type Served } from "./harness.js";
+import { context, launch, oidcLogin, oidcSettings, REPO, serve, shot, startHub, type Served } from "./harness.js";
 import { startLoginIssuer, type LoginIssuer } from "./login-issuer.js";
 
 // Page-side code in evaluate() callbacks runs in Chromium; the project compiles without the DOM lib.
@@ -39,7 +39,7 @@ describe("the Vesta journey in the portal", { timeout: 240_000 }, () => {
         apps: join(REPO, "examples/apps"),
         auth: "oidc",
         publicUrl: base,
-        oidc: { issuer: idp.issuer, audience: null, clientId: idp.clientId, clientSecretFile: secretFile, scopes: ["openid", "profile", "eduperson_entitlement"], entitlementClaim: "eduperson_entitlement", allow: { entitlements: [MEMBERS], subs: [] }, admins: { entitlements: [], subs: [] } },
+        oidc: oidcSettings(idp, secretFile, MEMBERS),
       },
       port,
     );
