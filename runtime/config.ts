@@ -44,6 +44,8 @@ export interface ServerConfig {
     admins: ClaimRulesConfig;
   };
   uploadLimitMb: number;
+  /** Hosts a file parameter's URL may name although they resolve to a loopback or private address. */
+  fileUrlHosts: string[];
   /** Request size limits (every content type). */
   limits: {
     /** Largest form or JSON body, KiB (multipart bodies are bounded by the file and value limits). */
@@ -93,6 +95,7 @@ export const DEFAULTS: ServerConfig = {
     admins: { entitlements: [], subs: [] },
   },
   uploadLimitMb: 100,
+  fileUrlHosts: [],
   limits: { bodyKb: 1024, valueKb: 64, fields: 256 },
   connections: { headersTimeout: 15, requestTimeout: 300, keepAliveTimeout: 65, bodyTimeout: 30, maxConnections: 0 },
   publicUrl: null,
@@ -135,6 +138,7 @@ const SHAPE: Shape = {
     admins: { entitlements: "strings", subs: "strings" },
   },
   uploadLimitMb: "number",
+  fileUrlHosts: "strings",
   limits: { bodyKb: "number", valueKb: "number", fields: "number" },
   connections: { headersTimeout: "number", requestTimeout: "number", keepAliveTimeout: "number", bodyTimeout: "number", maxConnections: "number" },
   publicUrl: "string?",

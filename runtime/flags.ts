@@ -60,6 +60,7 @@ export const RUNTIME_FLAGS: readonly RuntimeFlag[] = [
   l("oidc-admin-entitlement", "oidc.admins.entitlements", "V", "entitlement of admins (see every job), repeatable"),
   l("oidc-admin-sub", "oidc.admins.subs", "SUB", "subject of an admin, repeatable"),
   n("upload-limit-mb", "uploadLimitMb", "N", "largest uploaded file, MB", "100"),
+  l("file-url-host", "fileUrlHosts", "HOST", "a file parameter given as a URL may name this host although it resolves to a loopback or private address, repeatable"),
   n("body-limit-kb", "limits.bodyKb", "N", "largest form or JSON body, KiB (413 beyond)", "1024"),
   n("value-limit-kb", "limits.valueKb", "N", "largest value of one field, any content type, KiB (413 beyond)", "64"),
   n("field-limit", "limits.fields", "N", "most fields in one request, query and body together (413 beyond)", "256"),

@@ -108,8 +108,17 @@ export function checkValue(def: JobDefinition, p: ParamSpec, value: string): str
       if (u.protocol !== "http:" && u.protocol !== "https:") bad(`must be an http or https URL, got '${u.protocol}'`);
       return value;
     }
-    case "file":
-      return bad("is a file: upload it as multipart/form-data");
+    case "file": {
+      // By reference (UWS byReference): the server fetches the URL (uws/file-url.ts).
+      let u: URL;
+      try {
+        u = new URL(value);
+      } catch {
+        return bad(`is a file: upload it as multipart/form-data or give an absolute http(s) URL, got '${value}'`);
+      }
+      if (u.protocol !== "http:" && u.protocol !== "https:") bad(`a file's URL must be http or https, got '${u.protocol}'`);
+      return value;
+    }
     default:
       if (p.maxLength !== undefined && value.length > p.maxLength) bad(`must be at most ${p.maxLength} characters`);
       if (p.min !== undefined && value.length < p.min) bad(`must be at least ${p.min} characters`);

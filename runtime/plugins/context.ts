@@ -36,7 +36,7 @@ declare module "fastify" {
 
 /** The input limits of the configuration, for readInput/readQuery. */
 export function inputLimits(c: ServerConfig): InputLimits {
-  return { fileMb: c.uploadLimitMb, valueBytes: Math.floor(c.limits.valueKb * 1024), fields: c.limits.fields };
+  return { fileMb: c.uploadLimitMb, valueBytes: Math.floor(c.limits.valueKb * 1024), fields: c.limits.fields, fileUrlHosts: c.fileUrlHosts };
 }
 
 export const XML = "text/xml; charset=utf-8";

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FastifyRequest } from "fastify";
 import type { JobDefinition } from "../jobdefs/definition.js";
-import { findParam, uploadPath, type ParamValue } from "../jobdefs/params.js";
+import { checkValue, findParam, ParamError, uploadPath, type ParamValue } from "../jobdefs/params.js";
 import { PHASES, type Phase } from "../store/jobs-db.js";
 import { UwsError } from "../jobs/service.js";
+import { fetchFileUrl, FileUrlError } from "./file-url.js";
 import { parseIso } from "./time.js";
 import { XML_ILLEGAL, xmlIllegalChar } from "./xml.js";
 
@@ -36,6 +37,8 @@ export interface InputLimits {
   valueBytes: number;
   /** Most fields per request (limits.fields / --field-limit). */
   fields: number;
+  /** Hosts a file parameter's URL may name although they resolve to a non-public address (fileUrlHosts / --file-url-host). */
+  fileUrlHosts?: string[];
 }
 
 export const VALUE_SETTING = "limits.valueKb / --value-limit-kb";
@@ -153,6 +156,7 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
       pairs.push(...(isFormBody(req.body) ? req.body.pairs : jsonPairs(req.body)));
     }
     checkFields(pairs, limits);
+    if (def && jobDir) await fetchFileParams(def, jobDir, pairs, uploads, staged, limits);
   } catch (e) {
     discard();
     throw multipartError(e, limits);
@@ -167,6 +171,31 @@ export async function readInput(req: FastifyRequest, def: JobDefinition | undefi
   return input;
 }
 
+/**
+ * File parameters given as a value (form, query or JSON) rather than uploaded: by reference, an
+ * http(s) URL the server fetches into the place an upload lands. They leave `pairs` and join
+ * `uploads` (value: the URL, byReference), so the job sees a local file either way.
+ */
+async function fetchFileParams(def: JobDefinition, jobDir: string, pairs: Array<[string, string]>, uploads: ParamValue[], staged: Array<[string, string]>, limits: InputLimits): Promise<void> {
+  for (let i = 0; i < pairs.length; i++) {
+    const p = findParam(def, pairs[i]![0]);
+    if (!p || p.type !== "file") continue;
+    const url = checkValue(def, p, pairs[i]![1]);
+    if (uploads.some((u) => u.name === p.name)) throw new ParamError(`parameter '${p.name}' of '${def.name}': given more than once`);
+    pairs.splice(i--, 1);
+    mkdirSync(join(jobDir, "uploads"), { recursive: true });
+    const tmp = join(jobDir, "uploads", `.${p.name}.${randomBytes(6).toString("hex")}.part`);
+    staged.push([tmp, join(jobDir, uploadPath(p.name))]);
+    try {
+      await fetchFileUrl(url, tmp, { maxBytes: limits.fileMb * 1048576, hosts: limits.fileUrlHosts ?? [], timeoutMs: 60_000 });
+    } catch (e) {
+      if (e instanceof FileUrlError) throw new UwsError(400, `parameter '${p.name}' of '${def.name}': could not fetch ${url}: ${e.message}`);
+      throw e;
+    }
+    uploads.push({ name: p.name, value: url, byReference: true });
+  }
+}
+
 /** A form body, as the form parser leaves it: pairs in order (repeated names and case kept). */
 export interface FormBody {
   form: true;
@@ -178,7 +207,7 @@ export function isFormBody(b: unknown): b is FormBody {
 
 /** Errors of the multipart reader, as the client's errors naming the limit and its setting. */
 function multipartError(e: unknown, limits: InputLimits): unknown {
-  if (e instanceof UwsError) return e;
+  if (e instanceof UwsError || e instanceof ParamError) return e;
   const code = (e as { code?: unknown }).code;
   if (code === "FST_FIELDS_LIMIT" || code === "FST_PARTS_LIMIT") return new UwsError(413, `too many fields: the limit is ${limits.fields} (${FIELDS_SETTING})`);
   if (code === "FST_FILES_LIMIT") return new UwsError(413, "too many files: at most 32 per request");
