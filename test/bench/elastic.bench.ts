@@ -63,19 +63,35 @@ try {
   await sleep(6000); // powered down for good (SuspendTimeout)
   const elasticIdle = footprint(c, state);
 
+  // Every node shares one clock (namespaces of one kernel) and the cluster's shared folder is the
+  // same host path on every node: the head stamps the submission, the job stamps its own start into
+  // the shared folder, so the figure has no polling error. The slurmctld log (DebugFlags=Power, ms
+  // timestamps) and the power agent's log split it into steps.
+  const shared = c.volume.mountPoint;
+  const agentLog = state.path("elastic-agent.log");
+  const stamp = (line: string | undefined) => (line ? Date.parse(`${/^\[?([0-9T:.-]+)/.exec(line)?.[1]}Z`) : NaN);
   const toRunning: number[] = [];
   const removal: number[] = [];
   for (let i = 0; i < runs; i++) {
-    t = performance.now();
-    const id = onHead(["sbatch", "--parsable", "-N1", "-o", "/dev/null", "--wrap", "sleep 2"]).trim();
-    let st = "";
-    await waitUntil(`job ${id} RUNNING`, () => { st = onHead(["squeue", "-h", "-j", id, "-o", "%T"]).trim(); return st === "RUNNING" || st === "" ; });
-    toRunning.push(performance.now() - t);
+    const agentBefore = existsSync(agentLog) ? readFileSync(agentLog, "utf8").length : 0;
+    const out = onHead(["sh", "-c", `t0=$(date +%s%3N); id=$(sbatch --parsable -N1 -o ${shared}/bench-%j.out --wrap 'date +%s%3N; sleep 2'); echo $t0 $id`]).trim().split(/\s+/);
+    const [t0, id] = [Number(out[0]), out[1]!];
+    const file = join(shared, `bench-${id}.out`);
+    await waitUntil(`job ${id} to start`, () => existsSync(file) && readFileSync(file, "utf8").trim().length > 0);
+    const started = Number(readFileSync(file, "utf8").trim());
+    toRunning.push(started - t0);
     await waitUntil(`job ${id} to end`, () => onHead(["squeue", "-h", "-j", id, "-o", "%T"]).trim() === "");
     const ended = performance.now();
     await waitUntil("the node to be removed", () => netns(c, "compute").length === 0);
     removal.push(performance.now() - ended);
-    console.log(`  run ${i + 1}: queued → RUNNING ${Math.round(toRunning.at(-1)!)} ms; job end → node removed ${Math.round(removal.at(-1)!)} ms`);
+    rmSync(file, { force: true });
+    const ctld = onHead(["sh", "-c", "tail -n 400 /var/log/slurm/slurmctld.log"]).split("\n");
+    const after = (re: RegExp) => ctld.find((l) => re.test(l) && stamp(l) >= t0 - 1000 && stamp(l) <= started + 1000);
+    const woke = stamp(after(/power_save: .*(waking|resume)|ResumeProgram|Resuming node|powering up/i));
+    const responding = stamp(after(/now responding|registered|node_did_resp|Node .* now/i));
+    const configured = /created and configured in (\d+) ms/.exec(readFileSync(agentLog, "utf8").slice(agentBefore))?.[1];
+    const rel = (x: number) => (Number.isFinite(x) ? `${x - t0} ms` : "?");
+    console.log(`  run ${i + 1}: queued → RUNNING ${toRunning.at(-1)} ms (resume program started +${rel(woke)}, node created and configured by the agent in ${configured ?? "?"} ms, slurmd registered +${rel(responding)}); job end → node removed ${Math.round(removal.at(-1)!)} ms`);
     await sleep(6000); // SuspendTimeout: the node may be powered up again
   }
   cliRun(["down", "--name", name]);
