@@ -30,8 +30,9 @@ export async function buildCli({ keep = false } = {}) {
   rmSync(tmp, { recursive: true, force: true });
   const r = await build({
     absWorkingDir: root,
-    // elastic-agent: the local target's power agent, a process of its own (scripts/elastic).
-    entryPoints: { main: "scripts/cli/main.ts", "elastic-agent": "scripts/elastic/agent-main.ts" },
+    // elastic-agent: the local target's power agent, a process of its own (scripts/elastic);
+    // elastic-openstack-agent: the OpenStack power agent, run on the head (scripts/elastic/openstack).
+    entryPoints: { main: "scripts/cli/main.ts", "elastic-agent": "scripts/elastic/agent-main.ts", "elastic-openstack-agent": "scripts/elastic/openstack/agent-main.ts" },
     outdir: tmp,
     bundle: true,
     splitting: true,

@@ -130,6 +130,10 @@ function readSpec(r: Reader, raw: unknown): ClusterSpec | undefined {
   if (target === "machines" && size && count !== undefined && (count > 20 || size.elastic)) {
     r.fail(size.elastic ? "compute.min" : "compute.count", size.elastic ? "elastic compute nodes are not available on the machines target; use count" : `the machines target boots at most 20 compute nodes on one machine, got ${count}`);
   }
+  // The power agent's application credential expires with the cluster: an elastic cloud cluster needs an expiry.
+  if (target === "openstack" && size?.elastic && !ttl) {
+    r.fail("ttl", "elastic compute nodes on openstack need a ttl: the power agent's OpenStack credential expires with the cluster (e.g. ttl: 7d)");
+  }
   if (target === "local" && size && count !== undefined && count > 200) {
     r.fail(size.elastic ? "compute.max" : "compute.count", `the local target runs at most 200 compute nodes on one machine, got ${count}`);
   }
@@ -192,9 +196,6 @@ function readComputeSize(r: Reader, o: Record<string, unknown>, target: string):
   const resumeTimeout = duration("resumeTimeout", target === "local" ? "60s" : "10m", 5);
   for (const f of ["idle", "resumeTimeout"] as const) {
     if (o[f] !== undefined && min !== undefined && max !== undefined && min === max) r.fail(`compute.${f}`, "only applies to elastic compute nodes: set compute.min below compute.max (or remove it)");
-  }
-  if (elastic && target === "openstack" && min !== undefined && max !== undefined && min < max) {
-    r.fail("compute.min", "elastic compute nodes (min < max) are available on the local target only so far; on openstack use count (a fixed size)");
   }
   if (min === undefined || max === undefined || idle === undefined || resumeTimeout === undefined) return undefined;
   return { count: max, min, max, idle, resumeTimeout, elastic: min < max };

@@ -55,8 +55,9 @@ describe("elastic compute size", () => {
     });
   }
 
-  it("says elastic nodes are not on the openstack target yet", () => {
-    const found = issues(openstackSpec({ compute: { min: 0, max: 2, flavor: "m1.medium" } }));
-    expect(found).toEqual([{ field: "compute.min", message: expect.stringMatching(/local target only/) }]);
+  it("elastic nodes on openstack need a ttl (the power agent's credential expires with the cluster)", () => {
+    const found = issues(openstackSpec({ ttl: "none", compute: { min: 0, max: 2, flavor: "m1.medium" } }));
+    expect(found).toEqual([{ field: "ttl", message: expect.stringMatching(/credential expires with the cluster/) }]);
+    expect(issues(openstackSpec({ ttl: "7d", compute: { min: 0, max: 2, flavor: "m1.medium" } }))).toEqual([]);
   });
 });

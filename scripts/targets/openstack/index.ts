@@ -16,6 +16,8 @@ import { str, UsageError, type ParsedArgs } from "../../cli/args.js";
 import { renderCluster } from "../../render/index.js";
 import { bootedDoor, bootedMachines, readHostKeys } from "../../deploy/booted.js";
 import { StepError, type Progress } from "../../progress/index.js";
+import { PreflightError } from "../../errors.js";
+import { deleteClusterCredential, describeCredential, findClusterCredential } from "../../elastic/openstack/credential.js";
 import type { SecretValues } from "../../secrets/index.js";
 import { clusterKey } from "../../secrets/cluster-key.js";
 import type { ClusterState } from "../../state/store.js";
@@ -134,6 +136,11 @@ async function downCloud(ref: { id: string; cluster?: Cluster }, state: ClusterS
     p.info("no engine state to destroy: removing the cluster's resources by tag");
   }
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
+  // The power agent's credential first (the sweep finds it too, by name and description): nothing can create servers behind the sweep.
+  if (ref.cluster?.elastic) {
+    const gone = await p.step("Deleting the power agent's application credential", () => deleteClusterCredential(client, ref.cluster!));
+    if (gone.length) p.info(`  deleted application_credential ${gone.join(", ")}`);
+  }
   const sweep = await p.step(`Sweeping resources tagged ${tagToken(TAG_ID, ref.id)}`, () => sweepCluster(client, ref.id, {
     deadlineMs: sweepDeadlineMs(o.env),
     onEvent: (e) => {
@@ -158,9 +165,13 @@ async function findCloudClusterId(o: Pick<CloudOptions, "env" | "cwd" | "cloud">
   return clusters.find((c) => c.name === name)?.id;
 }
 
-async function statusCloud(cluster: Cluster, o: Pick<CloudOptions, "env" | "cwd" | "cloud">): Promise<CloudStatus> {
+async function statusCloud(cluster: Cluster, o: Pick<CloudOptions, "env" | "cwd" | "cloud">): Promise<CloudStatus & { powerCredential?: string | null }> {
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
-  return cloudStatus(client, { id: cluster.id });
+  const st = await cloudStatus(client, { id: cluster.id });
+  if (!cluster.elastic) return st;
+  // One Keystone list: the credential's expiry and whether it has access rules.
+  const cred = await findClusterCredential(client, cluster).catch(() => undefined);
+  return { ...st, powerCredential: cred === undefined ? null : describeCredential(cred) };
 }
 
 async function remove(ctx: NamedContext): Promise<{ removed: boolean; json: Record<string, unknown>; text: string } | undefined> {
@@ -200,13 +211,20 @@ async function status(ctx: TargetContext): Promise<TargetStatus> {
   return {
     ok: exists,
     json: { name: cluster.name, id: cluster.id, target: "openstack", url, ...st },
-    text: formatStatus(st) + (exists ? `\njob server: ${url ?? "-"}` : ""),
+    text: formatStatus(st) + (exists ? `\njob server: ${url ?? "-"}` : "")
+      + (st.powerCredential !== undefined ? `\n${st.powerCredential ?? "power credential: none (elastic nodes cannot be created)"}` : ""),
   };
 }
 
 export const openstackTarget: Target = {
   name: "openstack",
   async preflight(ctx) {
+    if (ctx.cluster.elastic) {
+      // The power agent, its credential and the sweep of its servers exist (scripts/elastic/openstack);
+      // the engines still create every compute server and the head does not run the agent yet.
+      throw new PreflightError("compute.min: up cannot create elastic compute nodes on openstack yet (the engines create every node up to compute.max and the head does not run the power agent); "
+        + "use compute.count (a fixed size) for now, or the local target");
+    }
     const o = cloudOptions(ctx, { engine: true }) as CloudOptions;
     ctx.progress.info(`Creating cluster ${ctx.cluster.name} (${ctx.cluster.id}) on OpenStack with ${o.engine.name}: 1 head + ${ctx.cluster.computes.length} compute`);
     const client = await ctx.progress.step("Connecting to the OpenStack API", () => connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud }));

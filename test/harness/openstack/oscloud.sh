@@ -100,6 +100,9 @@ export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 export HOME=/var/lib/rabbitmq ERL_EPMD_PORT=4369
 EOF
   chmod 644 "$B"/etc/rabbit/*
+  # Each service names its catalog type (service_type below its $AUTHTOKEN): keystonemiddleware checks
+  # an application credential's access rules against it, and refuses every request of a credential
+  # with access rules when it is unset (as a cloud that does not honour access rules would).
   local AUTHTOKEN="[keystone_authtoken]
 www_authenticate_uri = http://127.0.0.1:5000/v3
 auth_url = http://127.0.0.1:5000/v3
@@ -165,6 +168,7 @@ connection = $DBURL/placement
 [api]
 auth_strategy = keystone
 $AUTHTOKEN
+service_type = placement
 username = placement
 password = placementpass
 EOF
@@ -194,6 +198,7 @@ filesystem_store_datadir = $B/data/glance/tasks
 flavor = keystone
 config_file = $B/etc/glance/glance-api-paste.ini
 $AUTHTOKEN
+service_type = image
 username = glance
 password = glancepass
 [oslo_concurrency]
@@ -222,6 +227,7 @@ log_file = neutron-server.log
 [database]
 connection = $DBURL/neutron
 $AUTHTOKEN
+service_type = network
 username = neutron
 password = neutronpass
 [nova]
@@ -278,6 +284,7 @@ workers = 1
 workers = 1
 discover_hosts_in_cells_interval = 30
 $AUTHTOKEN
+service_type = compute
 username = nova
 password = novapass
 [service_user]

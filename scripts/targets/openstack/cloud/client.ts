@@ -87,6 +87,8 @@ export interface Session {
   catalog: CatalogEntry[];
   /** Method the token was obtained with, e.g. application_credential. */
   methods: string[];
+  /** The token's roles on its project (an application credential delegates a subset of them). */
+  roles: { id: string; name: string }[];
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
@@ -178,7 +180,7 @@ export class OpenStackClient {
     const t = r.body.token;
     this.session = {
       token, expiresAt: t.expires_at, userId: t.user?.id, userName: t.user?.name, projectId: t.project?.id, projectName: t.project?.name,
-      catalog: t.catalog ?? [], methods: t.methods ?? [],
+      catalog: t.catalog ?? [], methods: t.methods ?? [], roles: t.roles ?? [],
     };
     this.endpoints.clear();
     return this.session;
