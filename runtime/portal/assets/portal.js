@@ -206,7 +206,7 @@ function hint(p) {
     else if (p.min !== null) bits.push(`≥ ${p.min}`);
     else if (p.max !== null) bits.push(`≤ ${p.max}`);
   }
-  if (p.type === "file") bits.push(`file upload, up to ${session.uploadLimitMb} MB`);
+  if (p.type === "file") bits.push(`file up to ${session.uploadLimitMb} MB`, "upload or URL");
   if (p.type === "url") bits.push("http(s) URL");
   if (p.default !== null && p.type !== "bool") bits.push(`default ${p.default === "" ? "empty" : p.default}`);
   return bits.join(" · ");
@@ -219,7 +219,17 @@ function jobForm(d, list) {
     const label = h("label", { for: id }, p.name, p.required && p.default === null ? h("span", { class: "req", title: "required" }, " *") : "");
     const help = h("p", { class: "help", id: `${id}-help` }, p.description ?? "", p.description && hint(p) ? " — " : "", h("span", { class: "hint" }, hint(p)));
     const err = h("p", { class: "err", id: `${id}-err`, role: "alert" });
-    return { p, input, err, el: h("div", { class: `field field-${p.type}` }, p.type === "bool" ? h("div", { class: "check" }, input, label) : [label, input], help, err) };
+    if (p.type === "file") {
+      // Upload or by reference (a URL the server fetches): one of the two, chosen by a radio pair.
+      const url = h("input", { id: `${id}-url`, name: p.name, type: "url", placeholder: "https://…", autocomplete: "off", hidden: true, "aria-label": `${p.name}: URL of the file`, "aria-describedby": `${id}-help ${id}-err` });
+      const radio = (value, text) => h("label", { class: "radio" }, h("input", { type: "radio", name: `${id}-source`, id: `${id}-source-${value}`, value, checked: value === "upload", onchange: () => ((input.hidden = value !== "upload"), (url.hidden = value !== "url")) }), ` ${text}`);
+      const source = h("div", { class: "source", role: "radiogroup", "aria-label": `${p.name}: file source` }, radio("upload", "Upload"), radio("url", "From a URL"));
+      const f = { p, input, url, err, byUrl: () => !url.hidden };
+      f.active = () => (f.byUrl() ? url : input);
+      f.el = h("div", { class: `field field-${p.type}` }, label, source, input, url, help, err);
+      return f;
+    }
+    return { p, input, err, active: () => input, el: h("div", { class: `field field-${p.type}` }, p.type === "bool" ? h("div", { class: "check" }, input, label) : [label, input], help, err) };
   });
   const more = [
     { name: "RUNID", label: "runId", help: "a label of your own for this job", input: h("input", { id: "c-runid", name: "RUNID", type: "text", maxlength: 64, autocomplete: "off" }) },
@@ -233,6 +243,7 @@ function jobForm(d, list) {
     for (const f of fields) {
       f.err.textContent = "";
       f.input.removeAttribute("aria-invalid");
+      f.url?.removeAttribute("aria-invalid");
     }
     formErr.textContent = "";
   };
@@ -240,13 +251,23 @@ function jobForm(d, list) {
     const f = fields.find((x) => x.p.name.toLowerCase() === String(name).toLowerCase());
     if (!f) return false;
     f.err.textContent = text;
-    f.input.setAttribute("aria-invalid", "true");
-    f.input.focus();
+    f.active().setAttribute("aria-invalid", "true");
+    f.active().focus();
     return true;
   };
   const validate = () => {
     for (const f of fields) {
       const { p, input } = f;
+      if (p.type === "file" && f.byUrl()) {
+        const v = f.url.value.trim();
+        if (v === "") {
+          if (p.required && p.default === null) return fieldError(p.name, requiredMessage(d.name, p)), false;
+          continue;
+        }
+        const rule = check(p, v);
+        if (rule) return fieldError(p.name, message(d.name, p, rule)), false;
+        continue;
+      }
       if (p.type === "file") {
         if (!input.files.length && p.required && p.default === null) return fieldError(p.name, requiredMessage(d.name, p)), false;
         if (input.files.length && input.files[0].size > session.uploadLimitMb * 1048576) return fieldError(p.name, `upload '${p.name}' is larger than the server's upload limit of ${session.uploadLimitMb} MB`), false;
@@ -271,9 +292,13 @@ function jobForm(d, list) {
     if (!el.dataset.servercheck && !validate()) return;
     const pairs = [];
     let files = false;
-    for (const { p, input } of fields) {
+    for (const f of fields) {
+      const { p, input } = f;
       if (p.type === "file") {
-        if (input.files.length) files = true;
+        if (f.byUrl()) {
+          // By reference: the server fetches it (the same field, its value a URL).
+          if (f.url.value.trim()) pairs.push([p.name, f.url.value.trim()]);
+        } else if (input.files.length) files = true;
         continue;
       }
       if (p.type === "bool") pairs.push([p.name, input.checked ? "true" : "false"]);
@@ -288,9 +313,9 @@ function jobForm(d, list) {
     if (files) {
       body = new FormData();
       for (const [k, v] of pairs) body.append(k, v);
-      for (const { p, input } of fields) if (p.type === "file" && input.files.length) body.append(p.name, input.files[0], input.files[0].name);
+      for (const f of fields) if (f.p.type === "file" && !f.byUrl() && f.input.files.length) body.append(f.p.name, f.input.files[0], f.input.files[0].name);
     } else body = form(pairs);
-    status.textContent = files ? "Uploading…" : "Submitting…";
+    status.textContent = files ? "Uploading…" : fields.some((f) => f.byUrl?.() && f.url.value.trim()) ? "Submitting (the server fetches the file)…" : "Submitting…";
     try {
       const job = await api("POST", `/uws/${enc(d.name)}`, { body });
       status.replaceChildren("Job ", h("a", { href: jobHash(d.name, job.jobId) }, job.jobId), ` created (${job.phase}).`);

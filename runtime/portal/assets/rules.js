@@ -64,8 +64,16 @@ export function check(p, value) {
       }
       return u.protocol === "http:" || u.protocol === "https:" ? null : `must be an http or https URL, got '${u.protocol}'`;
     }
-    case "file":
-      return null;
+    case "file": {
+      // By reference: the value is a URL the server fetches (an upload is not checked here).
+      let u;
+      try {
+        u = new URL(value);
+      } catch {
+        return `is a file: upload it as multipart/form-data or give an absolute http(s) URL, got '${value}'`;
+      }
+      return u.protocol === "http:" || u.protocol === "https:" ? null : `a file's URL must be http or https, got '${u.protocol}'`;
+    }
     default:
       if (p.maxLength !== null && value.length > p.maxLength) return `must be at most ${p.maxLength} characters`;
       if (p.min !== null && value.length < p.min) return `must be at least ${p.min} characters`;

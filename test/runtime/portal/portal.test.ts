@@ -3,11 +3,14 @@
 // refused entitlement, a job submitted from the generated form (a refused value showing the same
 // message as the server's 400, the server's own message on 400, an upload), its phase changing live
 // in the list, its results previewed (PNG inline, VOTable as a table with its PARAMs, text), abort
-// and delete, another user's job out of sight, CSRF refused, logout with the IdP's end-session.
+// and delete, another user's job out of sight, CSRF refused, logout with the IdP's end-session; a
+// file parameter given as a URL (served by this test on loopback) that the job server fetches.
 // Then SAMP: a real astropy hub with the Web Profile and a receiving client that fetches the signed
 // URL it is sent; the same URL unsigned, tampered with or expired is refused.
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -32,6 +35,8 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
   let alice: BrowserContext;
   let page: Page;
   let doneJob = "";
+  let files: Server;
+  let filesUrl = "";
 
   beforeAll(async () => {
     const port = await freePort();
@@ -39,8 +44,13 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     idp = await startLoginIssuer({ alice: [MEMBERS], bob: [MEMBERS], mallory: ["urn:geant:example.org:group:other"] }, base);
     const secretFile = join(await import("node:os").then((o) => o.tmpdir()), `portal-client-secret-${process.pid}`);
     writeFileSync(secretFile, `${idp.clientSecret}\n`, { mode: 0o600 });
+    // The files a file parameter names by URL: on loopback, which the job server fetches only
+    // because the test lists 127.0.0.1 in fileUrlHosts.
+    files = createServer((req, res) => (req.url === "/notes.txt" ? res.writeHead(200, { "content-type": "text/plain" }).end("notes from a URL: Vesta, night 2\n") : res.writeHead(404).end()));
+    await new Promise<void>((r) => files.listen(0, "127.0.0.1", r));
+    filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     s = await serve(
-      { auth: "oidc", publicUrl: base, oidc: oidcSettings(idp, secretFile, MEMBERS) },
+      { auth: "oidc", publicUrl: base, oidc: oidcSettings(idp, secretFile, MEMBERS), fileUrlHosts: ["127.0.0.1"] },
       port,
     );
     browser = await launch();
@@ -49,6 +59,7 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     await browser?.close();
     await s?.stop();
     await idp?.stop();
+    await new Promise((r) => files?.close(r));
   });
 
   it("refuses a login whose entitlements the rules do not allow, and keeps no session", async () => {
@@ -150,6 +161,49 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     await shot(page, "list-executing");
     await page.waitForSelector(`${row} .phase-completed`, { timeout: 30000 });
     expect(await page.textContent(`${row} .runid`)).toContain("first-run");
+  });
+
+  it("a file parameter from a URL: a bad scheme shows the server's message, a failed fetch lands on the field, a good URL is fetched and used by the job", async () => {
+    await page.goto(`${s.url}/#/apps/demo`);
+    await page.waitForSelector("#p-notes");
+    await page.check("#p-notes-source-url");
+    expect(await page.isVisible("#p-notes")).toBe(false);
+    expect(await page.getAttribute("#p-notes-url", "type")).toBe("url");
+    const server = async (notes: string) =>
+      page.evaluate(async (n) => {
+        const sess: any = await (await fetch("/portal/session")).json();
+        const r = await fetch("/uws/demo", { method: "POST", headers: { "x-csrf-token": sess.csrf, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ notes: n }), redirect: "manual" });
+        return { status: r.status, text: (await r.text()).trim() };
+      }, notes);
+    // Refused in the browser with the server's own rule and words.
+    for (const bad of ["ftp://127.0.0.1/notes.txt", "notes.txt"]) {
+      await page.fill("#p-notes-url", bad);
+      await page.click("#run");
+      const shown = (await page.textContent("#p-notes-err"))!.trim();
+      const answer = await server(bad);
+      expect(answer.status).toBe(400);
+      expect(shown).toBe(answer.text);
+      expect(await page.getAttribute("#p-notes-url", "aria-invalid")).toBe("true");
+    }
+    expect(await page.textContent("#p-notes-err")).toContain("parameter 'notes' of 'demo'");
+    // Only the server knows a URL fails when fetched: its 400 lands on the field.
+    await page.fill("#p-notes-url", `${filesUrl}/missing.txt`);
+    await page.click("#run");
+    await page.waitForFunction(() => /could not fetch/.test(document.querySelector("#p-notes-err")?.textContent ?? ""));
+    expect(await page.textContent("#p-notes-err")).toMatch(/^parameter 'notes' of 'demo': could not fetch http:\/\/127\.0\.0\.1:\d+\/missing\.txt: 127\.0\.0\.1:\d+ answered HTTP 404$/);
+    await shot(page, "form-file-url-refused");
+    await page.fill("#p-notes-url", `${filesUrl}/notes.txt`);
+    await page.click("#run");
+    await page.waitForSelector("#form-status a");
+    const id = (await page.textContent("#form-status a"))!;
+    await page.waitForSelector(`tr[data-job="${id}"] .phase-completed`, { timeout: 30000 });
+    await page.click(`tr[data-job="${id}"] th a`);
+    await page.click('details[data-result="notes"] summary');
+    await page.waitForFunction(() => document.querySelector('details[data-result="notes"] pre')?.textContent?.includes("notes from a URL: Vesta, night 2"));
+    const param = await page.evaluate(async (u) => (await fetch(u)).text(), `/uws/demo/${id}/parameters/notes`);
+    expect(param).toBe("notes from a URL: Vesta, night 2\n");
+    await page.goto(`${s.url}/#/apps/demo`);
+    await page.waitForSelector(`tr[data-job="${doneJob}"]`);
   });
 
   it("the job page: phase, times, parameters, results previewed by type, outputs, provenance", async () => {
