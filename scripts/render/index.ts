@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import type { Cluster, ClusterNode, Target } from "../../stacks/model/index.js";
 import { templates, TemplateError } from "./engine.js";
 import { FILE_ROWS, secretConcern, type Concern } from "./files.js";
-import { NODE_FILES, USER_DATA_MAX_BASE64 } from "./paths.js";
+import { NODE_FILES, SLURM_PATHS, USER_DATA_MAX_BASE64 } from "./paths.js";
 import { addressBook, allAddressesKnown, jobserverView, mungeView, nfsView, nginxView, slurmView, type AddressBook } from "./views.js";
 
 export { TemplateError } from "./engine.js";
@@ -140,6 +140,7 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, 
     user: { name: cluster.jobserver.user, uid: cluster.jobserver.uid, home: cluster.jobserver.dataDir },
     files: [...cloudFiles.filter((r) => withAddressLists || !r.addressList).map((r) => r.file), setup].map((f) => ({ path: f.path, owner: f.owner, mode: f.mode, content: String(f.content) })),
     setupScript: NODE_FILES.setup,
+    slurmConf: SLURM_PATHS.conf,
     // Model choices: NFS packages only where the shared folder travels over NFS; an apt proxy where nodes have no route out.
     nfs: cluster.sharedFs.kind === "nfs",
     aptProxy: cluster.downloads.aptProxy,

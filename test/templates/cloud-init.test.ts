@@ -34,7 +34,7 @@ describe("cloud-init user-data (checked by the real `cloud-init schema`)", () =>
     expect(r.output).toContain("packages");
   });
 
-  it("head and compute get their packages, the uws user and the setup script; every file is deferred", () => {
+  it("head and compute get their packages, the uws user and the setup script; every file is deferred but slurmd's start condition", () => {
     const [head, compute] = renderCluster(example("openstack"));
     const h = parseYaml(head!.userData);
     const c = parseYaml(compute!.userData);
@@ -48,8 +48,11 @@ describe("cloud-init user-data (checked by the real `cloud-init schema`)", () =>
       expect(d.bootcmd[0]).toContain("useradd --system --uid 900 --gid 900");
       expect(d.manage_etc_hosts).toBe(false);
       expect(d.runcmd).toEqual([["/usr/local/sbin/uws-node-setup"]]);
-      expect(d.write_files.every((w: { defer: boolean }) => w.defer === true)).toBe(true);
+      // Every file after the packages, but the drop-in that keeps slurmd from starting before its slurm.conf exists.
+      expect(d.write_files.filter((w: { defer?: boolean }) => w.defer !== true).map((w: { path: string }) => w.path))
+        .toEqual(d === c ? ["/etc/systemd/system/slurmd.service.d/uws-cluster.conf"] : []);
     }
+    expect(c.write_files[0].content).toBe("[Unit]\nConditionPathExists=/etc/slurm/slurm.conf\n");
     const setup = h.write_files.find((w: { path: string }) => w.path === "/usr/local/sbin/uws-node-setup").content as string;
     expect(setup).toMatch(/^#!\/bin\/sh\n/);
     for (const step of ["uws-shared-setup", "uws-install-node", "uws-tls-setup", "systemctl enable slurmctld", "systemctl enable munge"]) expect(setup).toContain(step);
