@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the job server into dist/runtime/: uws-server.mjs (one file, every pure-JS dependency
-// inlined), launcher.mjs (the local executor's job launcher), definitions/ (the shipped job definitions and helper scripts) and a package.json that
-// lists the one native dependency, better-sqlite3, kept external. On the head node:
+// inlined), provenance-worker.mjs (its provenance worker thread, bundled the same way), launcher.mjs
+// (the local executor's job launcher), definitions/ (the shipped job definitions and helper
+// scripts) and a package.json that lists the one native dependency, better-sqlite3, kept external. On the head node:
 //   cd dist/runtime && npm install --omit=dev && node uws-server.mjs --config /etc/uws-server/config.yaml
 import { build } from "esbuild";
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -15,21 +16,25 @@ const native = ["better-sqlite3"];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await build({
-  entryPoints: [join(root, "runtime/main.ts")],
-  outfile: join(out, "uws-server.mjs"),
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  external: native,
-  minify: false,
-  sourcemap: false,
-  legalComments: "linked",
-  // CommonJS dependencies (fastify, pino) call require() for Node built-ins.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __uwsCreateRequire } from 'node:module';\nconst require = __uwsCreateRequire(import.meta.url);" },
-  logLevel: "warning",
-});
+const bundle = (entry, outfile) =>
+  build({
+    entryPoints: [join(root, entry)],
+    outfile: join(out, outfile),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: native,
+    minify: false,
+    sourcemap: false,
+    legalComments: "linked",
+    // CommonJS dependencies (fastify, pino) call require() for Node built-ins.
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __uwsCreateRequire } from 'node:module';\nconst require = __uwsCreateRequire(import.meta.url);" },
+    logLevel: "warning",
+  });
+await bundle("runtime/main.ts", "uws-server.mjs");
+// The provenance worker thread runs its own module, next to the server (provenance/recorder.ts).
+await bundle("runtime/provenance/worker.ts", "provenance-worker.mjs");
 chmodSync(join(out, "uws-server.mjs"), 0o755);
 // The local executor's launcher runs as its own process, next to the bundle (executors/local.ts).
 cpSync(join(root, "runtime/executors/launcher.mjs"), join(out, "launcher.mjs"));

@@ -67,7 +67,13 @@ export async function provenancePlugin(app: FastifyInstance): Promise<void> {
     }
     return `http://${config.host}:${config.port}`;
   };
-  const prov = new ProvenanceService(service, new ProvenanceDb(service.db.db), {
+  // provenance.sqlite beside the job database (written by the provenance worker thread), or the
+  // in-memory job database itself.
+  const jobsDb = service.db.db;
+  const db = new ProvenanceDb(jobsDb.memory ? jobsDb : jobsDb.name);
+  const moved = db.migrate();
+  if (moved) app.log.info({ records: moved }, "provenance: records moved from the job database to provenance.sqlite");
+  const prov = new ProvenanceService(service, db, {
     base,
     version: RUNTIME_VERSION,
     executor: service.executor.name,
@@ -75,7 +81,8 @@ export async function provenancePlugin(app: FastifyInstance): Promise<void> {
   });
   service.finalHooks.push(prov.onFinal);
   app.uws.provenance = prov;
-  app.addHook("onClose", async () => prov.settle().catch(() => {}));
+  // Before the job database closes (hooks run in order of registration): queued records are stored.
+  app.addHook("onClose", async () => prov.close().catch((e) => app.log.warn({ err: e }, "provenance: records not stored at shutdown")));
 
   const recordOf = async (job: Job): Promise<JobRecord> => {
     const rec = await prov.record(job);

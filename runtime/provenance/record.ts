@@ -3,10 +3,10 @@
 // record holds no host name or URL base: identifiers are made relative and bound to the server's
 // canonical URL when the document is written.
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import type { JobDefinition } from "../jobdefs/definition.js";
-import type { Job, Phase, ResultRef } from "../store/jobs-db.js";
+import { FINAL_PHASES, type Job, type Phase, type ResultRef } from "../store/jobs-db.js";
 import { uploadPath } from "../jobdefs/params.js";
 import { parseIso } from "../uws/time.js";
 
@@ -17,6 +17,8 @@ export const PENDING_HASH = "0".repeat(64);
 export const STEP_LOG = "provenance-steps.jsonl";
 /** Name of the provenance entry among a job's results. */
 export const PROVENANCE_RESULT = "provenance";
+/** Noted in a record made after its job ended (on request, or by the start-up scan after a crash). */
+export const REBUILT_NOTE = "recorded after the job ended (hashes taken then)";
 const STEP_LOG_MAX_BYTES = 1 << 20;
 const STEP_LOG_MAX_STEPS = 1000;
 const MAX_FILES = 2000;
@@ -158,7 +160,7 @@ function statFile(path: string, root: string): { size: number } | undefined {
  * The record of a job that just reached a final phase, taken synchronously (stat calls and the
  * step log only); hashes are PENDING_HASH placeholders until `hashAll` has read the files.
  */
-export function capture(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[], def: JobDefinition, ctx: CaptureContext): { record: JobRecord; tasks: HashTask[] } {
+export function capture(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[], ctx: CaptureContext): { record: JobRecord; tasks: HashTask[] } {
   const tasks: HashTask[] = [];
   let rootCache: string | undefined;
   const rootOf = (): string => {
@@ -183,7 +185,7 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
 
   const used: UsedInput[] = [];
   const params = job.params.map((p) => {
-    const spec = def.parameters.find((x) => x.name === p.name);
+    const spec = ctx.definition.parameters.find((x) => x.name === p.name);
     return { name: p.name, type: spec?.type ?? "string", value: p.value, byReference: p.byReference === true };
   });
   for (const p of params) {
@@ -239,6 +241,24 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
   if (statSync(join(ctx.workDir, STEP_LOG), { throwIfNoEntry: false })) readStepLog(record, ctx.workDir, rootOf(), (abs) => facts(abs, rootOf(), {} as FileFacts));
   if (tasks.length === 0) record.complete = true;
   return { record, tasks };
+}
+
+/**
+ * `capture` for a job whose final phase is stored: its row says the rest. `rebuilt`: made after
+ * the fact (noted in the record).
+ */
+export function captureFinal(job: Job, ctx: CaptureContext, rebuilt: boolean): { record: JobRecord; tasks: HashTask[] } {
+  if (!FINAL_PHASES.includes(job.phase) || job.ended === null) throw new Error(`the job is ${job.phase}, not in a final phase`);
+  // As the job service's final-phase hook sees it: a message is an error only for ERROR.
+  const final = { phase: job.phase, ended: job.ended, error: job.phase === "ERROR" ? job.error : null };
+  const out = capture(job, final, job.results.filter((r) => r.id !== PROVENANCE_RESULT), ctx);
+  if (rebuilt) out.record.notes.push(REBUILT_NOTE);
+  return out;
+}
+
+/** Jobs on this server whose results a record used (the cross-job links). */
+export function sourceJobs(record: JobRecord): string[] {
+  return [...new Set(record.used.filter((u) => u.source).map((u) => u.source!.job))];
 }
 
 /** Reads the job's step log into record.steps (format in runtime/README.md). */
@@ -354,6 +374,32 @@ export async function hashAll(record: JobRecord, tasks: HashTask[]): Promise<voi
       t.into.sha256 = f.sha256;
       t.into.size = f.size;
     } else delete t.into.sha256;
+  }
+  record.complete = true;
+}
+
+let chunk: Buffer | undefined;
+
+/**
+ * `hashAll` with blocking reads, for the provenance worker thread (its own event loop): a small
+ * file costs four system calls instead of a stream's round trips through the thread pool.
+ */
+export function hashAllSync(record: JobRecord, tasks: HashTask[]): void {
+  chunk ??= Buffer.allocUnsafe(1 << 20);
+  for (const t of tasks) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(t.path, "r");
+      const h = createHash("sha256");
+      let size = 0;
+      for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; size += n) h.update(chunk.subarray(0, n));
+      t.into.sha256 = h.digest("hex");
+      t.into.size = size;
+    } catch {
+      delete t.into.sha256;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
   record.complete = true;
 }

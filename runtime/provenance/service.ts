@@ -1,9 +1,16 @@
 // Provenance of every job that reaches a final phase. The job service calls `onFinal`
-// synchronously while it stores the final phase: the record is taken then (stat calls, the step
-// log), the `provenance` result is added to the job's results with the exact size of its PROV-JSON
-// (pending hashes have their final length), and the files are hashed afterwards on streams; the
-// record is stored once every hash is in. A request for a record still being hashed waits for it.
-// Jobs that ended before the server kept records (or while it crashed) get one on first request.
+// synchronously while it stores the final phase: the `provenance` entry is added to the job's
+// results (without a size: its document is made later) and the job is queued for the provenance
+// worker thread (recorder.ts, worker.ts), which captures the record (stat calls, the step log),
+// hashes the files, serializes and stores it in provenance.sqlite, off the event loop, a batch per
+// transaction. A request for a record not stored yet waits for it.
+//
+// Nothing is lost that cannot be rebuilt: a job whose final phase is stored but whose record is
+// not (the server crashed in between, or the job is older than provenance) gets its record from
+// the worker's start-up scan, or on first request if that comes sooner — hashes taken then, and
+// noted. If the worker dies, the jobs it held and every later one are recorded on this thread
+// (hashing on streams), as before the worker existed; so is everything when the job database is
+// in memory (there is no file for the worker to open).
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { JobService } from "../jobs/service.js";
@@ -12,7 +19,8 @@ import { FINAL_PHASES, type Job, type Phase, type ResultRef } from "../store/job
 import type { ProvenanceDb } from "../store/provenance-db.js";
 import { jobDocument } from "./document.js";
 import { ProvDoc } from "./model.js";
-import { capture, definitionFacts, hashAll, PROVENANCE_RESULT, type DefinitionFacts, type JobRecord } from "./record.js";
+import { captureFinal, definitionFacts, hashAll, PROVENANCE_RESULT, sourceJobs, type DefinitionFacts, type JobRecord } from "./record.js";
+import { ProvenanceRecorder, type FailedRecord } from "./recorder.js";
 
 export interface ProvenanceOptions {
   /** The server's canonical URL (no trailing slash): the namespace of every identifier. */
@@ -21,15 +29,25 @@ export interface ProvenanceOptions {
   executor: string;
   host?: string;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Record on the event loop instead of a worker thread (tests of the fallback). */
+  inProcess?: boolean;
 }
 
 export const PROVENANCE_MIME = "application/json";
 
 export class ProvenanceService {
-  private readonly pending = new Map<string, Promise<JobRecord | undefined>>();
+  /**
+   * Jobs whose record is being made (→ defKey, and whether made after the fact). Finishing a job
+   * allocates no more than this entry: waiting is rare, so promises are made only for waiters.
+   */
+  private readonly pending = new Map<string, { defKey: string; rebuilt: boolean }>();
+  private readonly waiters = new Map<string, Array<() => void>>();
   /** Per loaded definition object: a definition loaded again (changed) gets its facts again. */
-  private readonly defs = new WeakMap<JobDefinition, DefinitionFacts>();
+  private readonly defs = new WeakMap<JobDefinition, { key: string; facts: DefinitionFacts }>();
+  private readonly factsByKey = new Map<string, DefinitionFacts>();
   private readonly host: string;
+  private recorder: ProvenanceRecorder | undefined;
+  private scanDone: Promise<{ rebuilt: number; removed: number }> = Promise.resolve({ rebuilt: 0, removed: 0 });
 
   constructor(
     private readonly jobs: JobService,
@@ -41,58 +59,120 @@ export class ProvenanceService {
       if (d.results.some((r) => r.name === PROVENANCE_RESULT)) throw new Error(`${d.file}: results: the name '${PROVENANCE_RESULT}' is reserved for the job's provenance`);
       this.facts(d);
     }
+    if (!jobs.db.db.memory && !opts.inProcess) this.startWorker(jobs.db.db.name);
+  }
+
+  private get server(): JobRecord["server"] {
+    return { version: this.opts.version, host: this.host, executor: this.opts.executor };
+  }
+
+  private startWorker(dbFile: string): void {
+    let scanned!: (r: { rebuilt: number; removed: number }) => void;
+    this.scanDone = new Promise((resolve) => (scanned = resolve));
+    try {
+      this.recorder = new ProvenanceRecorder({ dbFile, workDir: this.jobs.jobDir(""), server: this.server }, (key) => this.factsByKey.get(key)!, {
+        stored: (jobs, failed) => this.stored(jobs, failed),
+        scanned: (rebuilt, removed) => scanned({ rebuilt, removed }),
+        died: (e) => {
+          scanned({ rebuilt: 0, removed: 0 });
+          this.workerDied(e);
+        },
+      });
+    } catch (e) {
+      scanned({ rebuilt: 0, removed: 0 });
+      this.opts.log?.("provenance: no worker thread; recording on the event loop", { err: (e as Error).message });
+      return;
+    }
+    // Final jobs without a record (a crash between the final phase and the record, or older jobs).
+    const byName: Record<string, string> = {};
+    for (const d of this.jobs.definitions.values()) byName[d.name] = this.facts(d).key;
+    this.recorder.scan(byName);
   }
 
   /** Job service hook: the job reaches a final phase; `results` is about to be stored. */
-  onFinal = (job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]): void => {
+  onFinal = (job: Job, _final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]): void => {
     const def = this.jobs.definitions.get(job.definition);
     if (!def) return;
     try {
-      // Listed now (without a size: its document is made just after), captured off the path that
-      // finishes the job, so a job's final phase costs no more than an entry in its result list.
-      const seen = [...results];
+      // Listed now (without a size: its document is made later, from the row being stored now).
       results.push({ id: PROVENANCE_RESULT, file: ".uws-provenance.json", mimeType: PROVENANCE_MIME, size: null });
-      const done = new Promise<void>((r) => setImmediate(r))
-        .then(async () => {
-          const { record, tasks } = this.capture(job, final, seen, def);
-          await hashAll(record, tasks);
-          this.store(record);
-          return record;
-        })
-        .catch((e) => {
-          this.opts.log?.("provenance: could not record the job", { jobId: job.id, err: (e as Error).message });
-          return undefined;
-        })
-        .finally(() => this.pending.delete(job.id));
-      this.pending.set(job.id, done);
+      this.queue(job.id, this.facts(def).key, false);
     } catch (e) {
       // Provenance must never keep a job from finishing.
-      this.opts.log?.("provenance: could not capture the job", { jobId: job.id, err: (e as Error).message });
+      this.opts.log?.("provenance: could not queue the job", { jobId: job.id, err: (e as Error).message });
     }
   };
 
-  private capture(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[], def: JobDefinition) {
-    return capture(job, final, results, def, {
-      workDir: this.jobs.jobDir(job.id),
-      jobDir: (id) => this.jobs.jobDir(id),
-      lookupJob: (id) => this.jobs.db.get(id),
-      definition: this.facts(def),
-      server: { version: this.opts.version, host: this.host, executor: this.opts.executor },
+  /** To the worker (or this thread without one), once the job's final row is stored. */
+  private queue(id: string, defKey: string, rebuilt: boolean): void {
+    this.pending.set(id, { defKey, rebuilt });
+    if (!this.recorder?.alive) setImmediate(() => void this.recordHere(id));
+    else if (rebuilt) this.recorder.rebuild(id, defKey);
+    else this.recorder.submit(id, defKey);
+  }
+
+  /** Resolves once the job's record is stored, or could not be made. */
+  private whenDone(id: string): Promise<void> {
+    if (!this.pending.has(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = this.waiters.get(id);
+      if (w) w.push(resolve);
+      else this.waiters.set(id, [resolve]);
     });
   }
 
-  private facts(def: JobDefinition): DefinitionFacts {
+  /** The worker stored these jobs' records (or could not make them: logged; a request rebuilds). */
+  private stored(jobs: string[], failed: FailedRecord[]): void {
+    for (const id of jobs) this.done(id);
+    for (const f of failed) {
+      this.opts.log?.("provenance: could not record the job", { jobId: f.jobId, err: f.err });
+      this.done(f.jobId);
+    }
+  }
+
+  private done(id: string): void {
+    this.pending.delete(id);
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    for (const resolve of w) resolve();
+  }
+
+  private workerDied(e: Error): void {
+    this.opts.log?.("provenance: the worker thread stopped; recording on the event loop", { err: e.message });
+    this.recorder = undefined;
+    for (const id of [...this.pending.keys()]) void this.recordHere(id);
+  }
+
+  /** The event-loop way: capture, hash on streams, store. */
+  private async recordHere(id: string): Promise<void> {
+    const p = this.pending.get(id);
+    if (!p) return;
+    try {
+      const job = this.jobs.db.get(id);
+      if (!job) throw new Error("the job is gone");
+      const ctx = { workDir: this.jobs.jobDir(id), jobDir: (x: string) => this.jobs.jobDir(x), lookupJob: (x: string) => this.jobs.db.get(x), definition: this.factsByKey.get(p.defKey)!, server: this.server };
+      const { record, tasks } = captureFinal(job, ctx, p.rebuilt);
+      await hashAll(record, tasks);
+      this.db.store([{ jobId: id, record: JSON.stringify(record), sources: sourceJobs(record), rebuilt: p.rebuilt }]);
+    } catch (e) {
+      this.opts.log?.("provenance: could not record the job", { jobId: id, err: (e as Error).message });
+    } finally {
+      this.done(id);
+    }
+  }
+
+  private facts(def: JobDefinition): { key: string; facts: DefinitionFacts } {
     let f = this.defs.get(def);
-    if (!f) this.defs.set(def, (f = definitionFacts(def, parseYaml)));
+    if (!f) {
+      f = { key: `${def.name}#${this.factsByKey.size + 1}`, facts: definitionFacts(def, parseYaml) };
+      this.defs.set(def, f);
+      this.factsByKey.set(f.key, f.facts);
+    }
     return f;
   }
 
-  private store(record: JobRecord): void {
-    const sources = [...new Set(record.used.filter((u) => u.source).map((u) => u.source!.job))];
-    this.db.put(record.job.id, JSON.stringify(record), sources);
-  }
-
-  /** PROV-JSON text of a record, as served (and as sized in the result list). */
+  /** PROV-JSON text of a record, as served. */
   json(record: JobRecord): string {
     return this.document(record).toJsonText();
   }
@@ -101,26 +181,44 @@ export class ProvenanceService {
     return jobDocument(record, this.opts.base());
   }
 
-  /** The record of a final job: stored, being hashed (waits), or built now for an older job. */
+  /** The record of a final job: stored, being made (waits), or made now for an older job. */
   async record(job: Job): Promise<JobRecord | undefined> {
     if (!FINAL_PHASES.includes(job.phase)) return undefined;
-    const p = this.pending.get(job.id);
-    if (p) return p;
-    const stored = this.db.get(job.id);
-    if (stored) return JSON.parse(stored) as JobRecord;
-    const def = this.jobs.definitions.get(job.definition);
-    if (!def || job.ended === null) return undefined;
-    const results = job.results.filter((r) => r.id !== PROVENANCE_RESULT);
-    const { record, tasks } = this.capture(job, { phase: job.phase, ended: job.ended, error: job.error }, results, def);
-    record.notes.push("recorded after the job ended (hashes taken then)");
-    await hashAll(record, tasks);
-    this.store(record);
-    return record;
+    await this.whenDone(job.id);
+    let stored = this.db.get(job.id);
+    if (!stored) {
+      const def = this.jobs.definitions.get(job.definition);
+      if (!def || job.ended === null) return undefined;
+      this.queue(job.id, this.facts(def).key, true);
+      await this.whenDone(job.id);
+      stored = this.db.get(job.id);
+    }
+    return stored ? (JSON.parse(stored) as JobRecord) : undefined;
   }
 
-  /** Waits for every record still being hashed (tests, shutdown). */
+  /** Waits until every record queued so far is stored (ProvSAP walks stored links; tests). */
   async settle(): Promise<void> {
-    await Promise.all([...this.pending.values()]);
-    this.db.flush();
+    this.recorder?.send();
+    await Promise.all([...this.pending.keys()].map((id) => this.whenDone(id)));
+  }
+
+  /** The start-up scan's end: records it rebuilt, records of deleted jobs it removed. */
+  scanned(): Promise<{ rebuilt: number; removed: number }> {
+    return this.scanDone;
+  }
+
+  /** Removes the records of deleted jobs now (the worker does it every few minutes); how many. */
+  async gc(): Promise<number> {
+    if (this.recorder?.alive) return this.recorder.gc();
+    await this.settle();
+    return this.db.gc();
+  }
+
+  /** Shutdown: every queued record is stored, then the worker stops. */
+  async close(): Promise<void> {
+    await this.settle();
+    await this.recorder?.close();
+    this.recorder = undefined;
+    this.db.close();
   }
 }

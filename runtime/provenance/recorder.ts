@@ -1,0 +1,196 @@
+// The main thread's side of the provenance worker (worker.ts). Capturing a finished job (stat
+// calls, the step log), hashing its files, serializing and storing the record cost more than
+// finishing the job itself on the event loop; the worker thread does all of it (in its own
+// database file, so the job database keeps a single writer) and answers, per batch, which jobs'
+// records are stored.
+//
+// The worker is its own module: runtime/provenance/worker.ts from source (loaded through tsx, a
+// dev dependency, only when this file itself runs as TypeScript), provenance-worker.mjs next to
+// the bundled server in dist/runtime (runtime/build/bundle.mjs emits it).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { DefinitionFacts, JobRecord } from "./record.js";
+
+/**
+ * A job to record: its row in the job database says the rest (the final phase is stored before the
+ * worker hears of it, so the row is final, with its end time and results).
+ */
+export interface FinalJob {
+  id: string;
+  /** Which definition facts (sent to the worker once per loaded definition). */
+  defKey: string;
+}
+
+export interface FailedRecord {
+  jobId: string;
+  err: string;
+}
+
+export interface WorkerConfig {
+  /** The job database (provenance.sqlite goes beside it). */
+  dbFile: string;
+  /** Work dirs are {workDir}/{job id}. */
+  workDir: string;
+  server: JobRecord["server"];
+}
+
+export type ToWorker =
+  | { type: "defs"; defs: Array<{ key: string; facts: DefinitionFacts }> }
+  /** `rebuilt`: made after the fact (noted; stored only if the job still has no record). */
+  | { type: "jobs"; ids: string[]; defKeys: string[]; rebuilt: boolean }
+  /** Rebuild the records of final jobs that have none (by definition name → defKey). */
+  | { type: "scan"; byName: Record<string, string> }
+  /** Store what is queued, then remove the records of deleted jobs. */
+  | { type: "gc" }
+  | { type: "close" };
+
+export type FromWorker =
+  /** Jobs sent in "jobs" messages whose records are now stored, or could not be made. */
+  | { type: "stored"; jobs: string[]; failed: FailedRecord[] }
+  | { type: "scanned"; rebuilt: number; removed: number }
+  | { type: "gc"; removed: number }
+  | { type: "closed" };
+
+/** The worker's entry point and how to start it, from TypeScript source or from the bundle. */
+export function workerEntry(here = import.meta.url): { code: string | URL; eval: boolean } {
+  if (here.endsWith(".ts")) {
+    // tsx's ESM API registers its TypeScript loader in the calling thread (its CommonJS build
+    // resolves its own files wrongly from eval'd code, hence the ESM file from its export map).
+    const req = createRequire(here);
+    const pkgFile = req.resolve("tsx/package.json");
+    const api = JSON.parse(readFileSync(pkgFile, "utf8")).exports["./esm/api"].import.default as string;
+    const tsx = pathToFileURL(join(dirname(pkgFile), api)).href;
+    const entry = new URL("./worker.ts", here).href;
+    return { code: `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`, eval: true };
+  }
+  return { code: new URL("./provenance-worker.mjs", here), eval: false };
+}
+
+export interface RecorderEvents {
+  stored: (jobs: string[], failed: FailedRecord[]) => void;
+  scanned: (rebuilt: number, removed: number) => void;
+  /** The worker stopped without being asked to (items sent to it may be lost). */
+  died: (err: Error) => void;
+}
+
+export class ProvenanceRecorder {
+  private readonly worker: Worker;
+  private outIds: string[] = [];
+  private outKeys: string[] = [];
+  private readonly sentDefs = new Set<string>();
+  private closing: Promise<void> | undefined;
+  private dead = false;
+  /** Jobs sent and not answered (and a scan running): while there are some, the worker keeps the process alive. */
+  private outstanding = 0;
+  private gcWaiters: Array<(removed: number) => void> = [];
+
+  constructor(
+    config: WorkerConfig,
+    private readonly defs: (key: string) => DefinitionFacts,
+    private readonly on: RecorderEvents,
+  ) {
+    const { code, eval: isEval } = workerEntry();
+    this.worker = new Worker(typeof code === "string" ? code : fileURLToPath(code), { eval: isEval, workerData: config });
+    this.worker.on("message", (m: FromWorker) => {
+      if (m.type === "stored") {
+        this.outstanding -= m.jobs.length + m.failed.length;
+        if (this.outstanding === 0) this.worker.unref();
+        this.on.stored(m.jobs, m.failed);
+      } else if (m.type === "scanned") {
+        if (--this.outstanding === 0) this.worker.unref();
+        this.on.scanned(m.rebuilt, m.removed);
+      }
+      else if (m.type === "gc") this.gcWaiters.splice(0).forEach((w) => w(m.removed));
+    });
+    this.worker.on("error", (e) => this.die(e));
+    this.worker.on("exit", (code) => this.die(new Error(`provenance worker exited (code ${code})`)));
+    // Idle (or only scanning), it must not keep the process alive.
+    this.worker.unref();
+  }
+
+  get alive(): boolean {
+    return !this.dead && !this.closing;
+  }
+
+  private die(e: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.gcWaiters.splice(0).forEach((w) => w(0));
+    if (!this.closing) this.on.died(e);
+  }
+
+  /** Queues a finished job; jobs queued in one event-loop turn go to the worker as one message. */
+  submit(id: string, defKey: string): void {
+    this.outIds.push(id);
+    this.outKeys.push(defKey);
+    if (this.outIds.length === 1) setImmediate(() => this.send());
+  }
+
+  /** Sends what is queued now (settle, shutdown). */
+  send(): void {
+    const ids = this.outIds;
+    const defKeys = this.outKeys;
+    if (!ids.length || this.dead) return;
+    this.outIds = [];
+    this.outKeys = [];
+    this.post(ids, defKeys, false);
+  }
+
+  /** A record to make now for a final job that has none (noted as made after the fact). */
+  rebuild(id: string, defKey: string): void {
+    this.post([id], [defKey], true);
+  }
+
+  private post(ids: string[], defKeys: string[], rebuilt: boolean): void {
+    this.sendDefs(defKeys);
+    if (this.outstanding === 0) this.worker.ref();
+    this.outstanding += ids.length;
+    this.worker.postMessage({ type: "jobs", ids, defKeys, rebuilt } satisfies ToWorker);
+  }
+
+  scan(byName: Record<string, string>): void {
+    this.sendDefs(Object.values(byName));
+    if (this.outstanding++ === 0) this.worker.ref();
+    this.worker.postMessage({ type: "scan", byName } satisfies ToWorker);
+  }
+
+  /** Stores what is queued, then removes the records of deleted jobs (how many). */
+  gc(): Promise<number> {
+    if (this.dead) return Promise.resolve(0);
+    this.send();
+    return new Promise((resolve) => {
+      this.gcWaiters.push(resolve);
+      this.worker.postMessage({ type: "gc" } satisfies ToWorker);
+    });
+  }
+
+  private sendDefs(keys: string[]): void {
+    const defs: Array<{ key: string; facts: DefinitionFacts }> = [];
+    for (const key of new Set(keys))
+      if (!this.sentDefs.has(key)) {
+        this.sentDefs.add(key);
+        defs.push({ key, facts: this.defs(key) });
+      }
+    if (defs.length) this.worker.postMessage({ type: "defs", defs } satisfies ToWorker);
+  }
+
+  /** Sends what is queued, lets the worker finish it (its records arrive first), then stops it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.dead) return;
+      this.send();
+      this.worker.ref();
+      await new Promise<void>((resolve) => {
+        const done = () => resolve();
+        this.worker.on("message", (m: FromWorker) => m.type === "closed" && done());
+        this.worker.once("exit", done);
+        this.worker.postMessage({ type: "close" } satisfies ToWorker);
+      });
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+}
