@@ -13,6 +13,8 @@ export const TAG_ID = "uws-cluster-id";
 export const TAG_EXPIRES = "uws-cluster-expires";
 /** Servers only: `head` or `compute`. */
 export const TAG_ROLE = "uws-cluster-role";
+/** Ports only: `agent` on a port an elastic cluster's power agent made for a node (it deletes it with the node). */
+export const TAG_POWER = "uws-cluster-power";
 /** The keys that attribute a resource to a cluster (the role is not among them). */
 export const CLUSTER_TAG_KEYS = [TAG_NAME, TAG_ID, TAG_EXPIRES] as const;
 export type ClusterTagKey = (typeof CLUSTER_TAG_KEYS)[number];

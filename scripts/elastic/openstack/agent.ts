@@ -53,14 +53,14 @@ export async function runOpenStackAgent(o: AgentOptions = {}): Promise<{ server:
     await client.authenticate();
   } catch (e) {
     // The agent still serves, so each resume answers with the reason (Slurm shows it on the node).
-    log(`cannot log in: ${reasonOf(e, cluster.expiresAt)}`);
+    log(`cannot log in: ${reasonOf(e, cred.expiresAt ?? cluster.expiresAt)}`);
   }
   if (o.afterMachine !== "active") {
     throw new Error("configuring a new node over SSH from the head is not wired on OpenStack yet; "
       + "--after-machine active accepts a server once it is ACTIVE (what the loopback test cloud can show)");
   }
   const afterMachine: AfterMachine | undefined = undefined; // ACTIVE is checked by the driver itself
-  const driver = new CloudPowerDriver({ client, cluster, userData: cfg.userData, log, ...(afterMachine ? { afterMachine } : {}) });
+  const driver = new CloudPowerDriver({ client, cluster, userData: cfg.userData, log, credentialExpiresAt: cred.expiresAt ?? cluster.expiresAt, ...(afterMachine ? { afterMachine } : {}) });
   const listen = o.listen ?? { host: cluster.elastic.agent.host, port: cluster.elastic.agent.port };
   const server = await servePower(driver, { ...listen, token, log });
   const addr = server.address();

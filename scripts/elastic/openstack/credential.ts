@@ -53,7 +53,12 @@ export interface HeadCredential {
   interface: CloudCredentials["interface"];
   id: string;
   secret: string;
+  /** Keystone's expiry of the credential (ISO), so the agent can tell an expired credential from a revoked one. */
+  expiresAt: string | null;
 }
+
+/** Keystone writes `2026-11-25T21:30:00.000000` (UTC, no zone letter). */
+const isoOf = (t: string | null | undefined): string | null => (t ? new Date(Date.parse(/Z|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`)).toISOString() : null);
 
 const pathOf = (url: string) => new URL(url).pathname.replace(/\/+$/, "");
 
@@ -113,7 +118,7 @@ export interface CreateOptions {
  * Creates the cluster's credential (replacing one of the same name: Keystone shows a secret once,
  * so a re-run of `up` makes a new one). Returns the record (no secret) and the secret for the head.
  */
-export async function createClusterCredential(c: OpenStackClient, cluster: Cluster, o: CreateOptions = {}): Promise<{ record: CredentialRecord; head: HeadCredential }> {
+export async function createClusterCredential(c: OpenStackClient, cluster: Pick<Cluster, "name" | "id" | "description" | "expiresAt" | "elastic">, o: CreateOptions = {}): Promise<{ record: CredentialRecord; head: HeadCredential }> {
   if (!cluster.elastic) throw new Error(`cluster ${cluster.name} has no elastic compute nodes: it needs no power credential`);
   if (!c.session) await c.authenticate();
   if (c.session!.methods.includes("application_credential")) {
@@ -143,7 +148,7 @@ export async function createClusterCredential(c: OpenStackClient, cluster: Clust
     created = (await c.request("identity", "POST", `/users/${c.userId}/application_credentials`, { body: body(false) })).body.application_credential;
   }
   registerSecret(created.secret);
-  const head: HeadCredential = { authUrl: c.creds.authUrl, ...(c.creds.regionName ? { region: c.creds.regionName } : {}), interface: c.creds.interface, id: created.id, secret: created.secret };
+  const head: HeadCredential = { authUrl: c.creds.authUrl, ...(c.creds.regionName ? { region: c.creds.regionName } : {}), interface: c.creds.interface, id: created.id, secret: created.secret, expiresAt: isoOf(created.expires_at) };
   let support: AccessRulesSupport = "unsupported";
   if (rules.length) {
     const probe = await probeAccessRules(head);
@@ -153,7 +158,7 @@ export async function createClusterCredential(c: OpenStackClient, cluster: Clust
     detail += o.withoutAccessRules ? "; access rules not requested" : "; access rules need Keystone 3.13 (Train) or later";
   }
   return {
-    record: { id: created.id, name, userId: c.userId, projectId: c.projectId, expiresAt: created.expires_at ?? null, roles, accessRules: support, rules, detail },
+    record: { id: created.id, name, userId: c.userId, projectId: c.projectId, expiresAt: isoOf(created.expires_at), roles, accessRules: support, rules, detail },
     head,
   };
 }
@@ -192,7 +197,7 @@ export async function findClusterCredential(c: OpenStackClient, cluster: Pick<Cl
   const a = (await listApplicationCredentials(c)).find((x) => x.name === name) as (ApplicationCredential & { roles?: { name: string }[]; access_rules?: AccessRule[] }) | undefined;
   if (!a) return undefined;
   const rules = a.access_rules ?? [];
-  return { id: a.id, name, expiresAt: a.expires_at ?? null, roles: (a.roles ?? []).map((r) => r.name), accessRules: rules.length ? "set" : "unsupported", rules };
+  return { id: a.id, name, expiresAt: isoOf(a.expires_at), roles: (a.roles ?? []).map((r) => r.name), accessRules: rules.length ? "set" : "unsupported", rules };
 }
 
 /** One line for `up` and `status`. */

@@ -15,7 +15,7 @@
  * - quota answers (Nova 403/413, Neutron 409 OverQuota) and a refused credential end in one
  *   `failed REASON` line, never in a retry.
  */
-import { TAG_ID, TAG_ROLE, pickClusterTags, parseClusterTags, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
+import { TAG_ID, TAG_POWER, TAG_ROLE, pickClusterTags, parseClusterTags, tagToken, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
 import { OpenStackError, type OpenStackClient } from "../../targets/openstack/cloud/client.js";
 import { createServer, deleteServer, getServer, listFlavors, listServerGroups, listServers, type Server } from "../../targets/openstack/cloud/compute.js";
 import { findImages } from "../../targets/openstack/cloud/image.js";
@@ -31,10 +31,15 @@ export interface DriverOptions {
   userData: Record<string, string>;
   afterMachine?: AfterMachine;
   log?: (s: string) => void;
+  /** The credential's own expiry (Keystone's), to tell an expired credential from a revoked one; default the cluster's. */
+  credentialExpiresAt?: string | null;
   /** How long a server may take to reach ACTIVE (default: the cluster's resumeTimeout). */
   activeTimeoutMs?: number;
   pollMs?: number;
 }
+
+/** The tag on a port this agent made (it deletes it with the node). */
+const AGENT_MADE = tagToken(TAG_POWER, "agent");
 
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim().slice(0, 300);
 
@@ -44,9 +49,10 @@ export function reasonOf(e: unknown, expiresAt: string | null): string {
   if (e instanceof OpenStackError) {
     if ((e.status === 403 || e.status === 413) && /quota/i.test(m + e.body)) return `quota exceeded: ${oneLine(m)}`;
     if (e.status === 409 && /quota|OverQuota/i.test(m + e.body)) return `quota exceeded: ${oneLine(m)}`;
-    if (e.status === 401 && /auth\/tokens/.test(e.url)) {
+    // Keystone answers 401 for an expired credential and 404 for a deleted one.
+    if ((e.status === 401 || e.status === 404) && /auth\/tokens/.test(e.url)) {
       const expired = expiresAt && Date.parse(expiresAt) <= Date.now();
-      return expired ? `the power agent's OpenStack credential expired at ${expiresAt} (the cluster's ttl): nodes cannot be created any more`
+      return expired ? `the power agent's OpenStack credential expired at ${expiresAt} (the cluster's ttl): no node can be created or removed any more`
         : "the power agent's OpenStack credential was refused by Keystone (revoked or deleted?): run `uws-cluster up` again to make a new one";
     }
   }
@@ -133,7 +139,9 @@ export class CloudPowerDriver {
         if (live.length) {
           const s = live[0]!;
           await this.o.afterMachine?.(node, s);
-          return `${nodeName} ok id=${s.id} (already there)`;
+          // The same record as the first resume answered: the port when this agent made it.
+          const port = (await list<Port>(this.c, "port", { device_id: s.id })).find((p) => this.agentPort(p, node));
+          return `${nodeName} ok id=${s.id}${port ? ` port=${port.id}` : ""} (already there)`;
         }
         for (const s of existing) { this.log(`${nodeName}: removing server ${s.id} left in ERROR`); await deleteServer(this.c, s.id); }
         // Count and reserve under one lock: concurrent resumes cannot overshoot compute.max.
@@ -165,7 +173,7 @@ export class CloudPowerDriver {
         // port= only for a port this agent made: suspend deletes it; one `up` made stays with the cluster.
         return `${nodeName} ok id=${serverId}${createdPort ? ` port=${portId}` : ""}`;
       } catch (err) {
-        const why = reasonOf(err, this.cluster.expiresAt);
+        const why = reasonOf(err, this.o.credentialExpiresAt ?? this.cluster.expiresAt);
         this.log(`${nodeName}: resume FAILED: ${why}`);
         // What this try created goes; a port that existed before stays for the next try.
         if (serverId) await deleteServer(this.c, serverId).catch((e) => this.log(`${nodeName}: cleanup of server ${serverId}: ${(e as Error).message}`));
@@ -193,12 +201,16 @@ export class CloudPowerDriver {
       ...(node.privateIp ? { fixed_ips: [{ ip_address: node.privateIp }] } : {}),
     });
     try {
-      await setTags(this.c, "port", p.id, [...this.cluster.tagList]);
+      await setTags(this.c, "port", p.id, [...this.cluster.tagList, AGENT_MADE]);
     } catch (e) {
       await remove(this.c, "port", p.id).catch(() => {});
       throw e;
     }
     return { id: p.id, created: true };
+  }
+
+  private agentPort(p: Port, node: ClusterNode): boolean {
+    return p.name === node.portName && parseClusterTags(p.tags, p.description)[TAG_ID] === this.cluster.id && (p.tags ?? []).includes(AGENT_MADE);
   }
 
   private async waitActive(id: string): Promise<Server> {
@@ -236,14 +248,14 @@ export class CloudPowerDriver {
         }
         for (const s of servers) await deleteServer(this.c, s.id);
         await this.waitGone(servers.map((s) => s.id));
-        const ports = !fields.port ? [] : (await list<Port>(this.c, "port", { id: fields.port }))
-          .filter((p) => p.name === node.portName && parseClusterTags(p.tags, p.description)[TAG_ID] === this.cluster.id);
+        // Only a port this agent made (an unbound port of `up` stays with the cluster).
+        const ports = (await list<Port>(this.c, "port", fields.port ? { id: fields.port } : { name: node.portName })).filter((p) => this.agentPort(p, node));
         for (const p of ports) await remove(this.c, "port", p.id);
         const what = servers.length ? "removed" : "already gone";
         this.log(`${nodeName}: ${what}${servers.length ? ` (server ${servers.map((s) => s.id).join(", ")})` : ""}`);
         return `${nodeName} ok ${what}`;
       } catch (err) {
-        const why = reasonOf(err, this.cluster.expiresAt);
+        const why = reasonOf(err, this.o.credentialExpiresAt ?? this.cluster.expiresAt);
         this.log(`${nodeName}: suspend FAILED: ${why}`);
         return `${nodeName} failed ${why}`;
       }
