@@ -1,10 +1,15 @@
 // GET /uws: the job definitions (JSON), with their typed parameters and declared results.
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { links } from "./context.js";
 
 export async function definitionsPlugin(app: FastifyInstance): Promise<void> {
+  app.get("/uws", async (req) => definitionsDoc(app, req));
+}
+
+/** The document of GET /uws (also inlined in the portal's first page). */
+export function definitionsDoc(app: FastifyInstance, req: FastifyRequest) {
   const defs = app.uws.service.definitions;
-  app.get("/uws", async (req) => ({
+  return {
     definitions: [...defs.values()].map((d) => ({
       name: d.name,
       description: d.description,
@@ -24,5 +29,5 @@ export async function definitionsPlugin(app: FastifyInstance): Promise<void> {
       results: d.results.map((r) => ({ name: r.name, mimeType: r.mimeType })),
       resources: { cpus: d.cpus, memoryMb: d.memoryMb, maxDuration: d.maxDuration },
     })),
-  }));
+  };
 }

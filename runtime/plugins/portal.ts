@@ -17,8 +17,11 @@ import { LoginError, readCookie } from "../auth/browser.js";
 import { AuthError } from "../auth/principal.js";
 import { UwsError } from "../jobs/service.js";
 import type { Portal } from "../portal/index.js";
+import { buildFirstPage } from "../portal/page.js";
 import type { Phase } from "../store/jobs-db.js";
-import { definitionOf, loadJob } from "./context.js";
+import { one, parseNonNegInt, parsePhase, readQuery } from "../uws/input.js";
+import { definitionOf, inputLimits, loadJob } from "./context.js";
+import { definitionsDoc } from "./definitions.js";
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -27,10 +30,12 @@ const TYPES: Record<string, string> = {
   svg: "image/svg+xml",
   png: "image/png",
 };
-// The page talks to its own origin and to a SAMP hub's Web Profile on this machine, nothing else.
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' http://127.0.0.1:21012 http://localhost:21012; " +
-  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+// The page talks to its own origin and to a SAMP hub's Web Profile on this machine, nothing else;
+// inline only the first page's own script and stylesheet, by hash.
+const cspWith = (inline: { script: string; style: string } = { script: "", style: "" }) =>
+  `default-src 'self'; script-src 'self'${inline.script && ` ${inline.script}`}; style-src 'self'${inline.style && ` ${inline.style}`}; img-src 'self' data: blob:; ` +
+  "connect-src 'self' http://127.0.0.1:21012 http://localhost:21012; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CSP = cspWith();
 const LIVE: Phase[] = ["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"];
 
 interface Asset {
@@ -75,11 +80,41 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
   const { portal } = opts;
   const { config, service } = app.uws;
   const assets = loadAssets(portal.assetsDir);
-  const index = assets.get("index.html")!;
+  const limits = inputLimits(config);
+  const first = buildFirstPage(portal.assetsDir, cspWith);
 
+  const sessionDoc = (req: FastifyRequest) => {
+    const s = portal.auth.session(req);
+    const user = config.auth === "none" ? { owner: null, name: "anonymous", admin: true } : s ? { owner: s.session.principal.owner, name: s.session.name, admin: s.session.principal.admin } : null;
+    return {
+      auth: config.auth,
+      login: config.auth === "oidc" ? "oidc" : config.auth === "tokens" ? "token" : null,
+      issuer: config.auth === "oidc" ? config.oidc.issuer : null,
+      user,
+      csrf: s?.session.csrf ?? null,
+      expires: s ? new Date(s.session.expires).toISOString() : null,
+      uploadLimitMb: config.uploadLimitMb,
+    };
+  };
+
+  // The page carries what it starts from (the session and, logged in, the applications) as a JSON
+  // data block: interactive after one request and its scripts, with no round trip after them.
+  // Per caller, so never cached; a data block is not a script, so the CSP needs no exception.
   app.get("/", async (req, reply) => {
-    reply.header("content-security-policy", CSP).header("referrer-policy", "no-referrer").header("x-frame-options", "DENY");
-    return sendAsset(req, reply, index);
+    const session = sessionDoc(req);
+    const boot = { session, definitions: session.user ? definitionsDoc(app, req).definitions : null };
+    const json = JSON.stringify(boot).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    const body = Buffer.from(`${first.head}<script type="application/json" id="boot">${json}</script>${first.tail}`);
+    reply
+      .header("content-security-policy", first.csp)
+      .header("referrer-policy", "no-referrer")
+      .header("x-frame-options", "DENY")
+      .header("cache-control", "no-store")
+      .header("vary", "cookie, accept-encoding")
+      .header("x-content-type-options", "nosniff")
+      .type(TYPES.html!);
+    if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) return reply.header("content-encoding", "gzip").send(gzipSync(body, { level: 6 }));
+    return reply.send(body);
   });
   app.get("/portal/assets/:file", async (req, reply) => {
     const a = assets.get((req.params as { file: string }).file);
@@ -95,17 +130,7 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
 
   app.get("/portal/session", async (req, reply) => {
     reply.header("cache-control", "no-store");
-    const s = portal.auth.session(req);
-    const user = config.auth === "none" ? { owner: null, name: "anonymous", admin: true } : s ? { owner: s.session.principal.owner, name: s.session.name, admin: s.session.principal.admin } : null;
-    return {
-      auth: config.auth,
-      login: config.auth === "oidc" ? "oidc" : config.auth === "tokens" ? "token" : null,
-      issuer: config.auth === "oidc" ? config.oidc.issuer : null,
-      user,
-      csrf: s?.session.csrf ?? null,
-      expires: s ? new Date(s.session.expires).toISOString() : null,
-      uploadLimitMb: config.uploadLimitMb,
-    };
+    return sessionDoc(req);
   });
 
   app.get("/portal/login", async (req, reply) => {
@@ -175,13 +200,22 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
       return { url: app.uws.baseUrl() + s.path, expires: new Date(s.expires).toISOString() };
     });
 
-    // The caller's jobs of one definition, newest first, as compact rows [id, phase, runId, created]
-    // (a 10,000-job list is ~0.4 MB, ~60 KB gzipped; the UWS list would be ~1.5 MB of links).
+    // The caller's newest LAST (100) jobs of one definition (of one PHASE if given) as compact
+    // rows [id, phase, runId, created], and how many there are: the page shows a page at a time
+    // and asks for more, so a 10,000-job list costs what its first page does (the UWS list with its
+    // links, ~1.5 MB for 10,000, stays as it is for UWS clients).
     scope.get("/portal/jobs/:def", async (req, reply) => {
       const def = definitionOf(app, req);
       const p = req.principal;
-      const rows = service.db.list({ definition: def.name, owner: p.admin ? undefined : p.owner, last: 1_000_000 });
-      const body = Buffer.from(JSON.stringify({ fields: ["id", "phase", "runId", "creationTime"], rows: rows.map((r) => [r.id, r.phase, r.runId, new Date(r.created).toISOString()]) }));
+      // LAST and PHASE as in the UWS job list.
+      const q = readQuery(req.url, limits);
+      const last = Math.min(parseNonNegInt(one(q, "LAST") ?? "100", "LAST"), 100_000);
+      const phaseRaw = one(q, "PHASE");
+      const phases = phaseRaw ? [parsePhase(phaseRaw)] : undefined;
+      const f = { definition: def.name, owner: p.admin ? undefined : p.owner, phases };
+      const rows = service.db.list({ ...f, last });
+      const total = rows.length < last ? rows.length : service.db.countList(f);
+      const body = Buffer.from(JSON.stringify({ fields: ["id", "phase", "runId", "creationTime"], total, rows: rows.map((r) => [r.id, r.phase, r.runId, new Date(r.created).toISOString()]) }));
       reply.type("application/json; charset=utf-8").header("cache-control", "no-store").header("vary", "accept-encoding");
       if (body.length > 8192 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) return reply.header("content-encoding", "gzip").send(await gzipAsync(body, { level: 4 }));
       return reply.send(body);
@@ -226,7 +260,9 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
       setMaxListeners(0, gone.signal); // one listener per watched job
       let closed = false;
       let scheduled = false;
-      const send = (id: string, phase: Phase | null) => res.write(`data: ${JSON.stringify({ id, phase })}\n\n`);
+      // With its creation time and runId: the page tells a new job from one beyond its loaded page.
+      const send = (id: string, phase: Phase | null, created?: number, runId?: string | null) =>
+        res.write(`data: ${JSON.stringify({ id, phase, ...(created === undefined ? {} : { creationTime: new Date(created).toISOString(), runId }) })}\n\n`);
       const watching = new Set<string>();
       const scan = () => {
         scheduled = false;
@@ -237,13 +273,14 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
           live.add(r.id);
           if (known.get(r.id) !== r.phase) {
             known.set(r.id, r.phase);
-            send(r.id, r.phase);
+            send(r.id, r.phase, r.created, r.runId);
           }
         }
         for (const id of [...known.keys()]) {
           if (live.has(id)) continue;
           known.delete(id);
-          send(id, service.db.get(id)?.phase ?? null);
+          const j = service.db.get(id);
+          send(id, j?.phase ?? null, j?.created, j?.runId);
         }
         for (const id of live) {
           if (watching.size >= 200) break;

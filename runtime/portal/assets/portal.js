@@ -5,16 +5,25 @@
 //   #/jobs/{def}/{id}       one job (live: UWS WAIT)
 // Every request goes to this origin with the session cookie; state-changing ones carry the session's
 // CSRF token. The SAMP hub on this machine is the only other address (see samp.js).
+// The page starts from the session and the applications inlined by the server (#boot): the
+// applications are shown without a request; SAMP and the VOTable reader load after that.
 import { check, message, paramOf, requiredMessage } from "./rules.js";
-import { mtypesFor, ping, Samp } from "./samp.js";
-import { parseVotable } from "./votable.js";
 
 const $main = document.getElementById("main");
 const LIVE = ["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"];
 let session = null;
 let defs = [];
 let teardown = [];
-const samp = new Samp("UWS portal");
+// samp.js once needed (the hub indicator after the first view, job pages); SAMP: the module.
+let SAMP = null;
+let sampClient = null;
+let sampLoading = null;
+const loadSamp = () =>
+  (sampLoading ??= import("/portal/assets/samp.js").then((m) => {
+    SAMP = m;
+    sampClient = new m.Samp("UWS portal");
+    return m;
+  }));
 
 // ---- helpers -------------------------------------------------------------------------------------
 function h(tag, attrs = {}, ...kids) {
@@ -31,7 +40,10 @@ function h(tag, attrs = {}, ...kids) {
 const enc = encodeURIComponent;
 const jobHash = (def, id) => `#/jobs/${enc(def)}/${enc(id)}`;
 const jobUrl = (def, id) => `/uws/${enc(def)}/${enc(id)}`;
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+// toLocaleString's format, from one formatter: toLocaleString builds a new one per call (a list of
+// 100 rows spent most of its rendering there).
+const TIME = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+const when = (iso) => (iso ? TIME.format(new Date(iso)) : "—");
 const size = (n) => (n === null || n === undefined ? "size when served" : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const phaseBadge = (p) => h("span", { class: `phase phase-${(p ?? "gone").toLowerCase()}` }, p ?? "DELETED");
 
@@ -65,9 +77,10 @@ function notice(text, kind = "info") {
 
 // ---- shell: header, login, routes --------------------------------------------------------------------
 async function start() {
-  // The definitions are asked for at once (a 401 without a session is simply not used).
-  const definitions = api("GET", "/uws").catch(() => null);
-  session = await api("GET", "/portal/session");
+  const boot = JSON.parse(document.getElementById("boot")?.textContent || "null");
+  // Without the inlined data (a page saved or served elsewhere), ask for it.
+  const definitions = boot ? Promise.resolve(boot.definitions && { definitions: boot.definitions }) : api("GET", "/uws").catch(() => null);
+  session = boot?.session ?? (await api("GET", "/portal/session"));
   const user = document.getElementById("user");
   if (session.auth === "none") document.getElementById("banner").replaceChildren(h("p", { class: "banner", role: "note" }, "Development server: authentication is off (auth none). Every visitor is anonymous and sees every job."));
   if (session.user) {
@@ -76,12 +89,16 @@ async function start() {
       session.auth !== "none" ? h("button", { type: "button", class: "link", id: "logout", onclick: logout }, "Log out") : "",
     );
   }
-  hubWatch();
   addEventListener("hashchange", route);
-  if (!session.user) return loginView();
+  if (!session.user) {
+    loginView();
+    return setTimeout(hubWatch);
+  }
   defs = ((await definitions) ?? (await api("GET", "/uws"))).definitions;
   route();
   performance.mark("portal:ready");
+  // Not needed to use the page: after the first view is on screen.
+  setTimeout(hubWatch);
 }
 
 async function logout() {
@@ -127,6 +144,7 @@ function loginView() {
 }
 
 function route() {
+  performance.mark("route");
   for (const f of teardown) f();
   teardown = [];
   notice("");
@@ -351,13 +369,26 @@ async function jobList(d, box) {
     h("div", { class: "tablewrap" }, h("table", { class: "joblist" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "job"), h("th", { scope: "col" }, "phase"), h("th", { scope: "col" }, "created"), h("th", { scope: "col" }, h("span", { class: "sr" }, "actions")))), tbody)),
     more,
   );
-  performance.mark("joblist:fetch");
-  // Newest first, compact rows (the UWS list with its links would be 4× the bytes).
-  const jobs = (await api("GET", `/portal/jobs/${enc(d.name)}`)).rows.map(([id, phase, runId, creationTime]) => ({ id, phase, runId, creationTime }));
-  performance.mark("joblist:fetched");
-  const byId = new Map(jobs.map((j) => [j.id, j]));
-  const rows = new Map();
+  // The server sends a page: the newest `shown` jobs (of the chosen phase) and how many there are.
+  let jobs = [];
+  let total = 0;
   let shown = PAGE;
+  let asked = 0;
+  const byId = new Map();
+  const rows = new Map();
+  const load = async () => {
+    const mine = ++asked;
+    const r = await api("GET", `/portal/jobs/${enc(d.name)}?LAST=${shown}${phaseSel.value ? `&PHASE=${phaseSel.value}` : ""}`);
+    if (mine !== asked) return false; // a newer request (filter, more) answers instead
+    jobs = r.rows.map(([id, phase, runId, creationTime]) => ({ id, phase, runId, creationTime }));
+    total = r.total;
+    byId.clear();
+    for (const j of jobs) byId.set(j.id, j);
+    return true;
+  };
+  performance.mark("joblist:fetch");
+  await load();
+  performance.mark("joblist:fetched");
 
   const actions = (j) => {
     const act = async (what) => {
@@ -383,42 +414,55 @@ async function jobList(d, box) {
     rows.set(j.id, tr);
     return tr;
   };
-  const visible = () => (phaseSel.value ? jobs.filter((j) => j.phase === phaseSel.value) : jobs);
   const render = () => {
     rows.clear();
-    const v = visible();
-    tbody.replaceChildren(...v.slice(0, shown).map(row));
-    count.textContent = `${v.length} job${v.length === 1 ? "" : "s"}`;
-    more.hidden = v.length <= shown;
-    more.textContent = `Show ${Math.min(PAGE, v.length - shown)} more (${v.length - shown} not shown)`;
-    if (!v.length) tbody.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No jobs yet: fill in the form to run one.")));
+    tbody.replaceChildren(...jobs.slice(0, shown).map(row));
+    count.textContent = `${total} job${total === 1 ? "" : "s"}`;
+    const rest = total - Math.min(shown, jobs.length);
+    more.hidden = rest <= 0;
+    more.textContent = `Show ${Math.min(PAGE, rest)} more (${rest} not shown)`;
+    if (!jobs.length) tbody.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "empty" }, phaseSel.value ? `No ${phaseSel.value} jobs.` : "No jobs yet: fill in the form to run one.")));
+  };
+  const reload = async () => {
+    try {
+      if (await load()) render();
+    } catch (x) {
+      notice(x.message, "error");
+    }
   };
   more.onclick = () => {
     shown += PAGE;
-    render();
+    reload();
   };
   phaseSel.onchange = () => {
     shown = PAGE;
-    render();
+    reload();
   };
   render();
   performance.mark("joblist:rendered");
   performance.measure("joblist", "joblist:fetch", "joblist:rendered");
   performance.measure("joblist:render", "joblist:fetched", "joblist:rendered");
 
+  // Live: a phase change of a listed job, a new job (at the top, when it belongs to the filter), a
+  // job gone. Jobs beyond the loaded page are counted but not shown; the stream also reports those
+  // (every live job at connect), and they stay where they are.
   const update = ({ id, phase, runId, creationTime }) => {
     let j = byId.get(id);
-    if (!j && phase === null) return;
     if (!j) {
+      if (phase === null || (phaseSel.value && phaseSel.value !== phase)) return;
+      // Older than the newest listed while some are not loaded: one of those, already counted.
+      if (jobs.length < total && (!creationTime || (jobs[0] && creationTime < jobs[0].creationTime))) return;
       j = { id, phase, runId: runId ?? null, creationTime: creationTime ?? new Date().toISOString() };
       byId.set(id, j);
       jobs.unshift(j);
+      total++;
       shown++;
       return render();
     }
     if (phase === null) {
       byId.delete(id);
       jobs.splice(jobs.indexOf(j), 1);
+      total--;
       return render();
     }
     if (j.phase === phase) return;
@@ -441,8 +485,11 @@ async function jobView(defName, id) {
   const gone = new AbortController();
   teardown.push(() => gone.abort());
   let job;
+  // The send buttons need samp.js (which message types fit): loaded beside the job.
+  const samp = loadSamp();
   try {
     job = await api("GET", url);
+    await samp;
   } catch (x) {
     $main.replaceChildren(h("p", { class: "crumbs" }, h("a", { href: `#/apps/${enc(defName)}` }, defName)), h("h1", {}, id), h("p", { role: "alert", class: "notice error" }, x.message));
     return;
@@ -582,7 +629,10 @@ function resultBlock(d, j, r) {
     try {
       const text = await api("GET", href, { json: false });
       const s = typeof text === "string" ? text : JSON.stringify(text, null, 2);
-      if (kind === "votable") preview.replaceChildren(votableView(s));
+      if (kind === "votable") {
+        VOTABLE ??= await import("/portal/assets/votable.js");
+        preview.replaceChildren(votableView(s));
+      }
       else {
         let shown = s.slice(0, 65536);
         if (/json/.test(r.mimeType) && !/ndjson/.test(r.mimeType)) {
@@ -604,10 +654,11 @@ function resultBlock(d, j, r) {
   return det;
 }
 
+let VOTABLE = null;
 function votableView(text) {
   let v;
   try {
-    v = parseVotable(text, 20);
+    v = VOTABLE.parseVotable(text, 20);
   } catch (x) {
     return h("p", {}, `Cannot preview: ${x.message}`);
   }
@@ -649,7 +700,7 @@ function hubWatch() {
     el.title = up ? "VO desktop tools (TOPCAT, Aladin…) can receive results" : "Start TOPCAT or Aladin (or another SAMP hub) to send results to them";
     document.body.classList.toggle("has-hub", up);
   };
-  const tick = async () => show(await ping());
+  const tick = async () => show(await (await loadSamp()).ping());
   tick();
   // The hub is on this machine: looking every 10 s costs the server nothing.
   const t = setInterval(tick, 10000);
@@ -657,7 +708,7 @@ function hubWatch() {
 }
 
 function sendButtons(d, j, r) {
-  const types = mtypesFor(r.mimeType);
+  const types = SAMP.mtypesFor(r.mimeType);
   if (!types.length) return "";
   const label = { "table.load.votable": "table", "spectrum.load.ssa-generic": "spectrum", "image.load.fits": "image", "table.load.fits": "table" };
   const status = h("span", { class: "samp-status", role: "status" });
@@ -677,7 +728,7 @@ function sendButtons(d, j, r) {
             status.textContent = "sending…";
             try {
               const { url } = await api("POST", "/portal/sign", { body: { def: d.name, id: j.jobId, result: r.id } });
-              const to = await samp.send(mt, url, `${j.jobId} ${r.id}`, r.mimeType.split(";")[0]);
+              const to = await sampClient.send(mt, url, `${j.jobId} ${r.id}`, r.mimeType.split(";")[0]);
               status.textContent = to?.length ? `sent to ${to.length} tool${to.length === 1 ? "" : "s"}` : "no tool takes this";
             } catch (x) {
               status.textContent = hubPresent ? `not sent: ${x.message}` : "no SAMP hub: start TOPCAT or Aladin";
