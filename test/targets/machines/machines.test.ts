@@ -11,18 +11,16 @@
  * Needs root and the host packages scripts/setup.sh --test installs; the node image is built once
  * into /var/cache/uws-cluster (outside the checkout: CI's fresh clones reuse it).
  */
-import { execFile } from "node:child_process";
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseSpec, resolveCluster, type Cluster } from "../../../stacks/model/index.js";
-import { isolationRule, hasRule, isMounted, proxyDir } from "../../../stacks/machines/index.js";
+import { isMounted } from "../../../stacks/machines/index.js";
 import { missingHostPackages } from "../../../scripts/targets/machines/index.js";
-import { REPO_ROOT } from "../../../scripts/package-root.js";
 import { cli } from "../../harness/cli.js";
+import { helloJob, https, leftovers as hostLeftovers, shell as cliProcess } from "./machines-harness.js";
 
 /** Set by the cloud-init failure case: the head's user-data also asks for this (absent) package. */
 const inject = vi.hoisted(() => ({ badPackage: "" }));
@@ -48,50 +46,8 @@ function specFile(name: string, computes: number): { file: string; cluster: Clus
   return { file, cluster: resolveCluster(parseSpec(JSON.stringify(spec), file)) };
 }
 
-/** The CLI as a user runs it (a separate process: `ssh` hands its terminal to the system ssh client). */
-function shell(args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(join(REPO_ROOT, "scripts/uws-cluster.mjs"), args, { env, timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
-
-/** What a machines cluster may leave on this host, looked up from the system itself. */
-async function leftovers(c: Cluster): Promise<string[]> {
-  const m = c.machines;
-  const out: string[] = [];
-  if (existsSync(`/sys/class/net/${m.bridge}`)) out.push(`bridge ${m.bridge}`);
-  if (await hasRule(isolationRule(m.bridge))) out.push("iptables rule");
-  for (const l of readFileSync("/proc/self/mounts", "utf8").split("\n")) if (l.includes(m.root)) out.push(`mount ${l.split(" ")[1]}`);
-  for (const cg of ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"].map((r) => join(r, "uws-cluster-machines"))) {
-    if (existsSync(cg)) for (const e of readdirSync(cg)) if (e.startsWith(m.machinePrefix)) out.push(`cgroup ${cg}/${e}`);
-  }
-  for (const p of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-    let cmd = "";
-    try { cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " "); } catch { continue; }
-    if (cmd.includes(m.root) || cmd.includes(`--machine=${m.machinePrefix}`) || cmd.includes(proxyDir(c))) out.push(`process ${p} ${cmd.slice(0, 100)}`);
-  }
-  if (existsSync(m.root)) out.push(`folder ${m.root}`);
-  if (existsSync(join(home, c.name))) out.push(`state ${join(home, c.name)}`);
-  return out;
-}
-
-/** One HTTPS exchange with the head's nginx, trusting exactly the certificate read from the head (pinned by its SHA-256). */
-function https(url: string, pin: string, token: string, method = "GET", body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method, rejectUnauthorized: false, timeout: 60_000,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
-    }, (res) => {
-      const cert = (res.socket as import("node:tls").TLSSocket).getPeerCertificate();
-      if (cert.fingerprint256 !== pin) { reject(new Error(`certificate ${cert.fingerprint256} is not the pinned ${pin}`)); res.destroy(); return; }
-      let text = "";
-      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const shell = (args: string[], timeoutMs?: number) => cliProcess(env, args, timeoutMs);
+const leftovers = (c: Cluster) => hostLeftovers(c, home);
 
 describe.skipIf(!ready && !process.env.CI)("machines target: booted Debian nodes through the cloud path", () => {
   const main = specFile(`mt${tag}`, 2);
@@ -153,17 +109,10 @@ describe.skipIf(!ready && !process.env.CI)("machines target: booted Debian nodes
     const pem = await shell(["ssh", `${main.cluster.name}-head`, "--name", main.cluster.name, "--", "cat", "/etc/nginx/uws-tls/fullchain.pem"]);
     expect(pem.code, pem.stderr).toBe(0);
     pin = new X509Certificate(pem.stdout).fingerprint256;
-    const created = await https(`${url}/uws/hello`, pin, token, "POST", "name=machines&PHASE=RUN");
-    expect(created.status).toBe(303);
-    const job = String(created.headers.location);
-    expect(job.startsWith(`${url}/uws/hello/`)).toBe(true);
-    let phase = "";
-    for (let i = 0; i < 60 && !["COMPLETED", "ERROR", "ABORTED"].includes(phase); i++) {
-      phase = (await https(`${job}/phase`, pin, token)).body.trim();
-      if (!["COMPLETED", "ERROR", "ABORTED"].includes(phase)) await https(`${job}?WAIT=10&PHASE=${phase}`, pin, token);
-    }
-    expect(phase).toBe("COMPLETED");
-    expect((await https(`${job}/results/greeting`, pin, token)).body).toContain("hello machines");
+    const job = await helloJob(url, pin, token, "machines");
+    expect(job.location.startsWith(`${url}/uws/hello/`)).toBe(true);
+    expect(job.phase).toBe("COMPLETED");
+    expect(job.greeting).toContain("hello machines");
     // A client that does not pin the certificate is refused.
     await expect(https(`${url}/health`, createHash("sha256").update("other").digest("hex"), token)).rejects.toThrow(/not the pinned/);
   }, 300_000);
