@@ -10,7 +10,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const out = join(root, "dist/runtime");
+// Another directory as the first argument (tests bundle into a temporary one).
+const out = process.argv[2] ? resolve(process.argv[2]) : join(root, "dist/runtime");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const native = ["better-sqlite3"];
 

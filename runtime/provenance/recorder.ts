@@ -14,16 +14,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DefinitionFacts, JobRecord } from "./record.js";
 
-/**
- * A job to record: its row in the job database says the rest (the final phase is stored before the
- * worker hears of it, so the row is final, with its end time and results).
- */
-export interface FinalJob {
-  id: string;
-  /** Which definition facts (sent to the worker once per loaded definition). */
-  defKey: string;
-}
-
 export interface FailedRecord {
   jobId: string;
   err: string;
@@ -39,7 +29,11 @@ export interface WorkerConfig {
 
 export type ToWorker =
   | { type: "defs"; defs: Array<{ key: string; facts: DefinitionFacts }> }
-  /** `rebuilt`: made after the fact (noted; stored only if the job still has no record). */
+  /**
+   * Jobs to record, with their definition facts' keys; the rest is in their rows (the final phase
+   * is stored before the worker hears of a job). `rebuilt`: made after the fact (noted; stored only
+   * if the job still has no record).
+   */
   | { type: "jobs"; ids: string[]; defKeys: string[]; rebuilt: boolean }
   /** Rebuild the records of final jobs that have none (by definition name → defKey). */
   | { type: "scan"; byName: Record<string, string> }
@@ -54,8 +48,10 @@ export type FromWorker =
   | { type: "gc"; removed: number }
   | { type: "closed" };
 
+const SEND_EVERY_MS = 10;
+
 /** The worker's entry point and how to start it, from TypeScript source or from the bundle. */
-export function workerEntry(here = import.meta.url): { code: string | URL; eval: boolean } {
+function workerEntry(here = import.meta.url): { code: string | URL; eval: boolean } {
   if (here.endsWith(".ts")) {
     // tsx's ESM API registers its TypeScript loader in the calling thread (its CommonJS build
     // resolves its own files wrongly from eval'd code, hence the ESM file from its export map).
@@ -80,6 +76,7 @@ export class ProvenanceRecorder {
   private readonly worker: Worker;
   private outIds: string[] = [];
   private outKeys: string[] = [];
+  private sendTimer: NodeJS.Timeout | undefined;
   private readonly sentDefs = new Set<string>();
   private closing: Promise<void> | undefined;
   private dead = false;
@@ -122,15 +119,19 @@ export class ProvenanceRecorder {
     if (!this.closing) this.on.died(e);
   }
 
-  /** Queues a finished job; jobs queued in one event-loop turn go to the worker as one message. */
+  /**
+   * Queues a finished job. Jobs go to the worker at most every SEND_EVERY_MS, as one message: fewer
+   * messages for the event loop to post (a request for one of them waits that much longer).
+   */
   submit(id: string, defKey: string): void {
     this.outIds.push(id);
     this.outKeys.push(defKey);
-    if (this.outIds.length === 1) setImmediate(() => this.send());
+    if (this.outIds.length === 1) this.sendTimer = setTimeout(() => this.send(), SEND_EVERY_MS);
   }
 
   /** Sends what is queued now (settle, shutdown). */
   send(): void {
+    clearTimeout(this.sendTimer);
     const ids = this.outIds;
     const defKeys = this.outKeys;
     if (!ids.length || this.dead) return;

@@ -37,10 +37,12 @@ export const PROVENANCE_MIME = "application/json";
 
 export class ProvenanceService {
   /**
-   * Jobs whose record is being made (→ defKey, and whether made after the fact). Finishing a job
-   * allocates no more than this entry: waiting is rare, so promises are made only for waiters.
+   * Jobs whose record is being made (→ definition facts key). Finishing a job allocates no more
+   * than this entry: waiting is rare, so promises are made only for waiters.
    */
-  private readonly pending = new Map<string, { defKey: string; rebuilt: boolean }>();
+  private readonly pending = new Map<string, string>();
+  /** Of those, the ones made after the fact (a request for a job that had no record). */
+  private readonly rebuilding = new Set<string>();
   private readonly waiters = new Map<string, Array<() => void>>();
   /** Per loaded definition object: a definition loaded again (changed) gets its facts again. */
   private readonly defs = new WeakMap<JobDefinition, { key: string; facts: DefinitionFacts }>();
@@ -105,7 +107,8 @@ export class ProvenanceService {
 
   /** To the worker (or this thread without one), once the job's final row is stored. */
   private queue(id: string, defKey: string, rebuilt: boolean): void {
-    this.pending.set(id, { defKey, rebuilt });
+    this.pending.set(id, defKey);
+    if (rebuilt) this.rebuilding.add(id);
     if (!this.recorder?.alive) setImmediate(() => void this.recordHere(id));
     else if (rebuilt) this.recorder.rebuild(id, defKey);
     else this.recorder.submit(id, defKey);
@@ -132,6 +135,7 @@ export class ProvenanceService {
 
   private done(id: string): void {
     this.pending.delete(id);
+    this.rebuilding.delete(id);
     const w = this.waiters.get(id);
     if (!w) return;
     this.waiters.delete(id);
@@ -146,15 +150,16 @@ export class ProvenanceService {
 
   /** The event-loop way: capture, hash on streams, store. */
   private async recordHere(id: string): Promise<void> {
-    const p = this.pending.get(id);
-    if (!p) return;
+    const defKey = this.pending.get(id);
+    if (!defKey) return;
+    const rebuilt = this.rebuilding.has(id);
     try {
       const job = this.jobs.db.get(id);
       if (!job) throw new Error("the job is gone");
-      const ctx = { workDir: this.jobs.jobDir(id), jobDir: (x: string) => this.jobs.jobDir(x), lookupJob: (x: string) => this.jobs.db.get(x), definition: this.factsByKey.get(p.defKey)!, server: this.server };
-      const { record, tasks } = captureFinal(job, ctx, p.rebuilt);
+      const ctx = { workDir: this.jobs.jobDir(id), jobDir: (x: string) => this.jobs.jobDir(x), lookupJob: (x: string) => this.jobs.db.get(x), definition: this.factsByKey.get(defKey)!, server: this.server };
+      const { record, tasks } = captureFinal(job, ctx, rebuilt);
       await hashAll(record, tasks);
-      this.db.store([{ jobId: id, record: JSON.stringify(record), sources: sourceJobs(record), rebuilt: p.rebuilt }]);
+      this.db.store([{ jobId: id, record: JSON.stringify(record), sources: sourceJobs(record), rebuilt }]);
     } catch (e) {
       this.opts.log?.("provenance: could not record the job", { jobId: id, err: (e as Error).message });
     } finally {

@@ -14,6 +14,12 @@ import { captureFinal, hashAllSync, sourceJobs, type DefinitionFacts } from "./r
 import type { FailedRecord, FromWorker, ToWorker, WorkerConfig } from "./recorder.js";
 
 const SCAN_CHUNK = 100;
+/**
+ * Records are stored FLUSH_AFTER_MS after the first of a batch, or at FLUSH_AT: a transaction per
+ * record costs several times what a record in a batch of a hundred costs.
+ */
+const FLUSH_AFTER_MS = 20;
+const FLUSH_AT = 500;
 const GC_EVERY_MS = 10 * 60_000;
 
 const config = workerData as WorkerConfig;
@@ -29,7 +35,7 @@ const lookupJob = (id: string): Job | undefined => jobsDb.get(id);
 let made: Array<StoredRecord & { asked: boolean }> = [];
 let failed: FailedRecord[] = [];
 let scanRebuilt = 0;
-let flushQueued = false;
+let flushTimer: NodeJS.Timeout | undefined;
 /** Jobs sent live while a scan runs: the scan leaves them alone (their live record is on its way). */
 let live: Set<string> | undefined;
 let scanning = false;
@@ -47,15 +53,13 @@ function make(job: Job | undefined, id: string, defKey: string, rebuilt: boolean
   } catch (e) {
     if (asked) failed.push({ jobId: id, err: (e as Error).message });
   }
-  // Messages that arrived together are stored together (one transaction).
-  if (!flushQueued) {
-    flushQueued = true;
-    setImmediate(flush);
-  }
+  if (made.length + failed.length >= FLUSH_AT) flush();
+  else flushTimer ??= setTimeout(flush, FLUSH_AFTER_MS);
 }
 
 function flush(): void {
-  flushQueued = false;
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
   if (!made.length && !failed.length) return;
   const items = made;
   made = [];

@@ -1,12 +1,13 @@
 // What provenance costs (`npm run bench:provenance`). Prints figures; asserts nothing. Goal: ≤ 5 %
 // on job creation and completion.
 // 1. End to end, the server as its own process (runtime/main.ts, auth none, local executor), run
-//    alternately with UWS_PROVENANCE=off and on (two rounds each, the better round counts):
+//    alternately with UWS_PROVENANCE=off and on (--rounds N each, default 3; the best round counts):
 //    creations/s (sequential and 8 clients), completions/s of PENDING jobs aborted (the final-phase
 //    path without a process: capture, result entry, hashing, SQLite), and hello jobs run to
 //    COMPLETED (a process each).
-// 2. In process: the CPU time JobService takes to finish a COMPLETED hello job, without and with the
-//    provenance hook, and the hashing and storing that follow it off the request path.
+// 2. In process: the main thread's CPU time for JobService to finish a COMPLETED hello job, without
+//    and with the provenance hook, then per job what storing the records costs the main thread and
+//    the other threads (the provenance worker: capture, hashes, JSON, SQLite).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -46,6 +47,20 @@ interface Figures {
   conc: number;
   aborts: number;
   runs: number;
+  /** The server process's CPU µs per abort: its main thread, and all its threads. */
+  abortMain: number;
+  abortAll: number;
+}
+
+/** CPU µs of a process: its main thread and all its threads (/proc, 10 ms ticks). */
+function threadCpu(pid: number): { main: number; all: number } {
+  const ticks = (file: string) => {
+    const f = readFileSync(file, "utf8");
+    const [u, st] = f.slice(f.lastIndexOf(")") + 2).split(" ").slice(11, 13).map(Number);
+    return ((u! + st!) * 1e6) / 100;
+  };
+  const main = ticks(`/proc/${pid}/task/${pid}/stat`);
+  return { main, all: ticks(`/proc/${pid}/stat`) };
 }
 
 async function endToEnd(provenance: boolean): Promise<Figures> {
@@ -76,10 +91,16 @@ async function endToEnd(provenance: boolean): Promise<Figures> {
     // Completions without a process: PENDING jobs aborted (the final-phase path).
     const pending: string[] = [];
     for (let i = 0; i < 3000; i++) pending.push(await create());
+    const c0 = threadCpu(server.pid!);
     const aborts = await pool(pending.length, 8, async (i) => {
       const r = await req(port, "POST", `${pending[i]}/phase`, "PHASE=ABORT");
       if (r.status !== 303) throw new Error(`abort: ${r.status}`);
     });
+    // What finishing them costs until the records are stored too (the worker's last batch).
+    await new Promise((r) => setTimeout(r, 300));
+    const c1 = threadCpu(server.pid!);
+    const abortMain = (c1.main - c0.main) / pending.length;
+    const abortAll = (c1.all - c0.all) / pending.length;
     // Completions with a process each: hello jobs run to COMPLETED (8 at once).
     const N = 240;
     const t = performance.now();
@@ -93,7 +114,7 @@ async function endToEnd(provenance: boolean): Promise<Figures> {
         await req(port, "GET", `${j}?WAIT=10`);
       }
     const runs = N / ((performance.now() - t) / 1000);
-    return { seq, conc, aborts, runs };
+    return { seq, conc, aborts, runs, abortMain, abortAll };
   } finally {
     server.kill("SIGTERM");
     await new Promise((r) => server.once("exit", r));
@@ -173,20 +194,28 @@ const pct = (on: number, off: number) => `${(((off - on) / off) * 100).toFixed(1
 async function main() {
   // --in-process: only part 2 (quick).
   if (process.argv.includes("--in-process")) return void (await reportInProcess(), agent.destroy());
+  const ri = process.argv.indexOf("--rounds");
+  const rounds = ri > 0 ? Number(process.argv[ri + 1]) : 3;
   const best = { off: undefined as Figures | undefined, on: undefined as Figures | undefined };
-  for (let round = 0; round < 2; round++)
+  for (let round = 0; round < rounds; round++)
     for (const mode of ["off", "on"] as const) {
       const f = await endToEnd(mode === "on");
       const b = best[mode];
-      best[mode] = b ? { seq: Math.max(b.seq, f.seq), conc: Math.max(b.conc, f.conc), aborts: Math.max(b.aborts, f.aborts), runs: Math.max(b.runs, f.runs) } : f;
-      console.log(`round ${round + 1}, provenance ${mode}: creations/s ${f.seq.toFixed(0)} sequential, ${f.conc.toFixed(0)} 8 clients; aborts/s ${f.aborts.toFixed(0)}; hello runs to COMPLETED/s ${f.runs.toFixed(1)}`);
+      best[mode] = b
+        ? { seq: Math.max(b.seq, f.seq), conc: Math.max(b.conc, f.conc), aborts: Math.max(b.aborts, f.aborts), runs: Math.max(b.runs, f.runs), abortMain: Math.min(b.abortMain, f.abortMain), abortAll: Math.min(b.abortAll, f.abortAll) }
+        : f;
+      console.log(
+        `round ${round + 1} (load ${loadavg()[0]!.toFixed(2)}), provenance ${mode}: creations/s ${f.seq.toFixed(0)} sequential, ${f.conc.toFixed(0)} 8 clients; aborts/s ${f.aborts.toFixed(0)} (server CPU per abort: ${f.abortMain.toFixed(0)} µs main thread, ${f.abortAll.toFixed(0)} µs all threads); hello runs to COMPLETED/s ${f.runs.toFixed(1)}`,
+      );
     }
   const { off, on } = best as { off: Figures; on: Figures };
-  console.log(`best of 2 (cost = drop with provenance on; goal ≤ 5 %):`);
+  console.log(`best of ${rounds} (cost = drop with provenance on; goal ≤ 5 %):`);
   console.log(`  creations/s sequential  off ${off.seq.toFixed(0)}  on ${on.seq.toFixed(0)}  cost ${pct(on.seq, off.seq)}`);
   console.log(`  creations/s 8 clients   off ${off.conc.toFixed(0)}  on ${on.conc.toFixed(0)}  cost ${pct(on.conc, off.conc)}`);
   console.log(`  completions/s (ABORT)   off ${off.aborts.toFixed(0)}  on ${on.aborts.toFixed(0)}  cost ${pct(on.aborts, off.aborts)}`);
   console.log(`  hello runs/s COMPLETED  off ${off.runs.toFixed(1)}  on ${on.runs.toFixed(1)}  cost ${pct(on.runs, off.runs)}`);
+  const more = (on: number, off: number) => `+${(((on - off) / off) * 100).toFixed(1)} %`;
+  console.log(`  server CPU per abort (least of ${rounds}; load-independent): main thread off ${off.abortMain.toFixed(0)} µs  on ${on.abortMain.toFixed(0)} µs  ${more(on.abortMain, off.abortMain)}; all threads off ${off.abortAll.toFixed(0)} µs  on ${on.abortAll.toFixed(0)} µs  ${more(on.abortAll, off.abortAll)}`);
   await reportInProcess();
   agent.destroy();
 }
