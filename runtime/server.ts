@@ -100,6 +100,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const db = new JobsDb(join(data, "uws.sqlite"), {
     backgroundCheckpoints: true,
     onCheckpointError: (e) => app.log.warn({ err: e }, "WAL checkpoint worker failed; falling back to inline checkpoints"),
+    onBatchError: (e) => app.log.error({ err: e }, "could not commit the executors' phase updates (rolled back)"),
   });
   const service = new JobService(db, definitions, {
     workDir,

@@ -1,6 +1,36 @@
 // One interface for every way of running a job. An executor reports progress through `onUpdate`;
 // the job service owns the phase machine and the database.
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import type { Phase } from "../store/jobs-db.js";
+
+/**
+ * What a job's work dir needs before the job starts, written by the executor: the local executor's
+ * launcher does it (off the server's event loop: these are several synchronous file-system calls
+ * per job); `prepareWorkDir` does it for the others. Paths are absolute, inside the work dir,
+ * which exists already.
+ */
+export interface WorkDirFiles {
+  /** Created in order (0755). */
+  dirs: string[];
+  /** Written (`text`, with `mode`) or copied (`copyFrom`, keeping its mode). */
+  files: Array<{ path: string; text: string; mode: number } | { path: string; copyFrom: string }>;
+}
+
+/** Same steps as the launcher's `prepare` (launcher.mjs). */
+export function prepareWorkDir(w: WorkDirFiles): void {
+  for (const d of w.dirs) {
+    // Not recursive: a work dir removed meanwhile (job destroyed) is an error, never made again.
+    try {
+      mkdirSync(d, { mode: 0o755 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+  for (const f of w.files) {
+    if ("copyFrom" in f) copyFileSync(f.copyFrom, f.path);
+    else writeFileSync(f.path, f.text, { mode: f.mode });
+  }
+}
 
 export interface LaunchSpec {
   jobId: string;
@@ -13,6 +43,8 @@ export interface LaunchSpec {
   memoryMb: number;
   /** Seconds, 0 = unlimited (the service enforces it; executors may add a backstop). */
   durationSec: number;
+  /** Files to put in the work dir first; absent when it is ready (a job tracked again). */
+  prepare?: WorkDirFiles;
 }
 
 export interface ExecUpdate {
@@ -45,16 +77,9 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** Exit status file written by the job wrapper; readable after a server restart. */
-export const EXIT_FILE = ".uws-exit";
-
 /**
- * The wrapper around every job command. Its text is constant: the command and its values arrive
- * as positional parameters ("$@") and are never parsed by the shell.
+ * Exit status file in the job's work dir, written atomically once the job has ended (by the local
+ * executor's launcher, by the Slurm batch script): readable after a server restart. A job killed by
+ * signal n has status 128 + n.
  */
-export const WRAPPER_SCRIPT = `#!/bin/sh
-"$@"
-s=$?
-echo "$s" > .uws-exit.tmp && mv .uws-exit.tmp .uws-exit
-exit "$s"
-`;
+export const EXIT_FILE = ".uws-exit";

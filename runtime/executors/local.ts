@@ -1,12 +1,13 @@
 // Local executor: child processes on this machine, a concurrency limit, one process group per job
 // (killed as a whole on abort or overrun). Jobs are spawned by a launcher process (launcher.mjs),
-// so fork/exec never runs on the server's event loop. Jobs write their exit status to a file so
-// that a job which outlives a server crash can be tracked again after a restart.
+// so fork/exec never runs on the server's event loop; each job is one process, its executable
+// exec'd directly. The launcher writes each job's exit status to a file so that a job which
+// outlives a server crash can be tracked again after a restart.
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EXIT_FILE, WRAPPER_SCRIPT, type Executor, type LaunchSpec, type UpdateSink } from "./executor.js";
+import { EXIT_FILE, type Executor, type LaunchSpec, type UpdateSink } from "./executor.js";
 
 interface Running {
   spec: LaunchSpec;
@@ -15,6 +16,12 @@ interface Running {
   start?: string | null;
   timer?: NodeJS.Timeout;
 }
+
+/**
+ * How long a watched job's exit status may lag behind its pid's disappearance: the launcher that
+ * reaps it writes the status file just after.
+ */
+const EXIT_FILE_GRACE_MS = 2000;
 
 type LauncherMessage =
   | { op: "started"; jobId: string; pid: number; start: string | null }
@@ -120,8 +127,8 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  /** The job is QUEUED already (the service sets it before submitting): nothing to report yet. */
   async submit(spec: LaunchSpec): Promise<void> {
-    this.sink(spec.jobId, { phase: "QUEUED" });
     this.queue.push(spec);
     this.pump();
   }
@@ -138,17 +145,18 @@ export class LocalExecutor implements Executor {
       argv: spec.argv,
       cwd: spec.workDir,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", LANG: "C.UTF-8", ...spec.env },
-      wrapper: join(spec.workDir, ".uws-run.sh"),
-      wrapperText: WRAPPER_SCRIPT,
+      prepare: spec.prepare,
     });
   }
 
+  /** `code` and `signal` from the launcher; both null when only the status file can tell. */
   private finish(jobId: string, workDir: string, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.canceled.delete(jobId)) return this.sink(jobId, { phase: "ABORTED" });
+    if (signal) return this.sink(jobId, { phase: "ERROR", message: `the command was killed by ${signal}` });
     const status = code ?? readExitStatus(workDir);
     if (status === 0) this.sink(jobId, { phase: "COMPLETED" });
     else if (status !== null) this.sink(jobId, { phase: "ERROR", message: `the command exited with status ${status}` });
-    else this.sink(jobId, { phase: "ERROR", message: `the command was killed by ${signal ?? "a signal"}` });
+    else this.sink(jobId, { phase: "ERROR", message: "the job ended without an exit status (its launcher process was gone)" });
   }
 
   private kill(pid: number): void {
@@ -180,14 +188,23 @@ export class LocalExecutor implements Executor {
     if (pid) this.kill(pid);
   }
 
-  /** Watches a job that is not (or no longer) the launcher's child until its pid goes. */
-  private watch(jobId: string, r: Running): void {
+  /**
+   * Watches a job that is not (or no longer) the current launcher's child until its pid goes, then
+   * reads its status file (waiting EXIT_FILE_GRACE_MS for it: the process that reaped the job
+   * writes it just after). `lost` is the message when no status ever appears.
+   */
+  private watch(jobId: string, r: Running, lost?: string): void {
     const alive = () => r.start !== null && r.start !== undefined && procStart(r.pid!) === r.start;
+    let goneAt: number | undefined;
     r.timer = setInterval(() => {
       if (alive()) return;
+      const status = readExitStatus(r.spec.workDir);
+      goneAt ??= Date.now();
+      if (status === null && Date.now() - goneAt < EXIT_FILE_GRACE_MS) return;
       clearInterval(r.timer);
       this.running.delete(jobId);
-      this.finish(jobId, r.spec.workDir, readExitStatus(r.spec.workDir), null);
+      if (status === null && lost && !this.canceled.has(jobId)) this.sink(jobId, { phase: "ERROR", message: lost });
+      else this.finish(jobId, r.spec.workDir, status, null);
       this.pump();
     }, 250);
   }
@@ -200,17 +217,17 @@ export class LocalExecutor implements Executor {
       return;
     }
     const { pid, start } = JSON.parse(ref) as { pid: number; start: string | null };
-    if (start === null || procStart(pid) !== start) {
-      const status = readExitStatus(workDir);
+    const status = readExitStatus(workDir);
+    if (status !== null) {
       if (status === 0) this.sink(jobId, { phase: "COMPLETED" });
-      else if (status !== null) this.sink(jobId, { phase: "ERROR", message: `the command exited with status ${status} while the server was down` });
-      else this.sink(jobId, { phase: "ERROR", message: "the job's process disappeared while the server was down" });
+      else this.sink(jobId, { phase: "ERROR", message: `the command exited with status ${status} while the server was down` });
       return;
     }
-    // Not our child any more: watch the pid until it goes, then read the status file.
+    // Not our child any more (the previous server's launcher stays until its jobs end and writes
+    // their status): watch the pid until it goes, then read the status file.
     const entry: Running = { spec: { jobId, workDir, argv: [], env: {}, cpus: 0, memoryMb: 0, durationSec: 0 }, pid, start };
     this.running.set(jobId, entry);
-    this.watch(jobId, entry);
+    this.watch(jobId, entry, "the job's process disappeared while the server was down");
   }
 
   async close(): Promise<void> {
@@ -220,9 +237,14 @@ export class LocalExecutor implements Executor {
     const l = this.launcher;
     this.launcher = undefined;
     if (l && l.exitCode === null && l.signalCode === null) {
+      // Idle, the launcher exits at once (awaited: nothing is left behind). With jobs running it
+      // stays until they end, to write their exit status: not awaited, and not keeping this
+      // process alive.
       const gone = new Promise((res) => l.once("exit", res));
+      const busy = [...this.running.values()].some((r) => !r.timer);
       l.disconnect();
-      await gone;
+      if (busy) l.unref();
+      else await gone;
     }
   }
 }

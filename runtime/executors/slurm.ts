@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { EXIT_FILE, type Executor, type ExecUpdate, type LaunchSpec, type UpdateSink } from "./executor.js";
+import { EXIT_FILE, prepareWorkDir, type Executor, type ExecUpdate, type LaunchSpec, type UpdateSink } from "./executor.js";
 import { readExitStatus } from "./local.js";
 
 export interface SlurmOptions {
@@ -134,6 +134,7 @@ export class SlurmExecutor implements Executor {
   }
 
   async submit(spec: LaunchSpec): Promise<void> {
+    if (spec.prepare) prepareWorkDir(spec.prepare);
     const script = join(spec.workDir, ".uws-batch.sh");
     writeFileSync(script, BATCH_SCRIPT, { mode: 0o700 });
     // --no-requeue: a UWS job runs once. Requeued after a node failure it would sit in QUEUED for

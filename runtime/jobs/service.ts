@@ -2,9 +2,9 @@
 // durations (overrun aborts) and destruction times (job and files removed), wakes WAIT clients
 // through in-process listeners, and reconciles active jobs with the executor at start.
 import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, join, sep } from "node:path";
-import type { Executor, ExecUpdate, LaunchSpec } from "../executors/executor.js";
+import type { Executor, ExecUpdate, LaunchSpec, WorkDirFiles } from "../executors/executor.js";
 import type { JobDefinition } from "../jobdefs/definition.js";
 import { buildLaunch, type ParamValue } from "../jobdefs/params.js";
 import { ACTIVE_PHASES, FINAL_PHASES, type Job, type JobsDb, type Phase, type ResultRef } from "../store/jobs-db.js";
@@ -121,29 +121,33 @@ export class JobService {
     }
   }
 
-  /** The job's work dir, its parameter file and helper copy; returns what the executor runs. */
+  /**
+   * What the executor runs, with the files its work dir needs (parameter file, callback header,
+   * helper copy) when `prepare`: the executor writes them (the local one off the event loop). The
+   * work dir itself is made here, so that a job destroyed before its start leaves no dir behind:
+   * its preparation then fails instead of making the dir again.
+   */
   private launchSpec(def: JobDefinition, job: Job, prepare: boolean): LaunchSpec {
     const dir = this.jobDir(job.id);
+    const files: WorkDirFiles = { dirs: [], files: [] };
     let exe = def.executable;
     if (exe.startsWith("./")) {
       // Helper scripts are copied into the work dir, which compute nodes see (shared filesystem).
       const local = join(dir, ".uws-bin", basename(exe));
-      if (prepare) {
-        mkdirSync(join(dir, ".uws-bin"), { recursive: true });
-        copyFileSync(join(def.dir, exe), local);
-      }
+      files.dirs.push(join(dir, ".uws-bin"));
+      files.files.push({ path: local, copyFrom: join(def.dir, exe) });
       exe = local;
     }
     if (prepare) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
-      writeFileSync(join(dir, ".uws-params.json"), JSON.stringify(Object.fromEntries(job.params.map((p) => [p.name, p.value]))));
+      files.files.push({ path: join(dir, ".uws-params.json"), text: JSON.stringify(Object.fromEntries(job.params.map((p) => [p.name, p.value]))), mode: 0o644 });
       const cb = this.opts.callbackSecret?.(job.id);
-      if (cb) writeFileSync(join(dir, ".uws-callback-header"), `Authorization: Bearer ${cb}\n`, { mode: 0o600 });
+      if (cb) files.files.push({ path: join(dir, ".uws-callback-header"), text: `Authorization: Bearer ${cb}\n`, mode: 0o600 });
     }
     const { args, env } = buildLaunch(def, job.id, dir, job.params);
     const url = this.opts.callbackUrl?.(job.id);
     if (url) env.UWS_CALLBACK_URL = url;
-    return { jobId: job.id, workDir: dir, argv: [exe, ...args], env, cpus: def.cpus, memoryMb: def.memoryMb, durationSec: job.duration };
+    return { jobId: job.id, workDir: dir, argv: [exe, ...args], env, cpus: def.cpus, memoryMb: def.memoryMb, durationSec: job.duration, ...(prepare ? { prepare: files } : {}) };
   }
 
   /** PHASE=ABORT, or the execution duration ran out. */
@@ -163,10 +167,26 @@ export class JobService {
     this.notify(job.id, undefined);
   }
 
-  /** Updates from the executor. Updates for jobs already final (aborted, deleted) are ignored. */
+  /**
+   * Updates from the executor. Updates for jobs already final (aborted, deleted) are ignored. Their
+   * writes share the event-loop turn's transaction (JobsDb.inBatch).
+   */
   onExecUpdate = (jobId: string, u: ExecUpdate): void => {
+    this.db.inBatch(() => this.applyExecUpdate(jobId, u));
+  };
+
+  private applyExecUpdate(jobId: string, u: ExecUpdate): void {
     const job = this.db.get(jobId);
     if (!job || FINAL_PHASES.includes(job.phase)) return;
+    if (u.phase === "EXECUTING" && job.phase !== "EXECUTING") {
+      // The executor's own record (Slurm accounting) when it has one, not when we noticed.
+      // Slurm's times have whole seconds: never before the job's creation.
+      const started = u.startedAt !== undefined ? Math.max(u.startedAt, job.created) : (job.started ?? Date.now());
+      this.db.setStarted(jobId, "EXECUTING", started, u.ref);
+      this.notify(jobId);
+      this.armOverrun(jobId, job.duration, started);
+      return;
+    }
     if (u.ref !== undefined) this.db.setExecRef(jobId, u.ref);
     switch (u.phase) {
       case "QUEUED":
@@ -175,26 +195,19 @@ export class JobService {
         if (job.phase !== u.phase) this.transition(jobId, u.phase);
         return;
       case "EXECUTING":
-        if (job.phase !== "EXECUTING") {
-          // The executor's own record (Slurm accounting) when it has one, not when we noticed.
-          // Slurm's times have whole seconds: never before the job's creation.
-          const started = u.startedAt !== undefined ? Math.max(u.startedAt, job.created) : (job.started ?? Date.now());
-          this.transition(jobId, "EXECUTING", started);
-          this.armOverrun(jobId, job.duration, started);
-        }
         return;
       case "COMPLETED":
-        return this.finishJob(jobId, "COMPLETED", null, u);
+        return this.finishJob(jobId, "COMPLETED", null, u, job);
       case "ABORTED":
-        return this.finishJob(jobId, "ABORTED", u.message ?? null, u);
+        return this.finishJob(jobId, "ABORTED", u.message ?? null, u, job);
       case "ERROR":
-        return this.fail(jobId, u.message ?? "the job failed", u);
+        return this.fail(jobId, u.message ?? "the job failed", u, job);
     }
-  };
+  }
 
-  private fail(jobId: string, message: string, times: Times = {}): void {
+  private fail(jobId: string, message: string, times: Times = {}, job?: Job): void {
     const said = this.lastStderrLine(jobId);
-    this.finishJob(jobId, "ERROR", said ? `${message}: ${said}` : message, times);
+    this.finishJob(jobId, "ERROR", said ? `${message}: ${said}` : message, times, job);
   }
 
   /** The job's own last word on stderr (a workflow's "no spectrum could be converted"), bounded. */
@@ -226,9 +239,9 @@ export class JobService {
    * for ERROR (fatal) and for an ABORTED job the server or Slurm aborted (transient: the reason,
    * e.g. its execution duration ran out); a client's own ABORT has none.
    */
-  private finishJob(jobId: string, phase: "COMPLETED" | "ERROR" | "ABORTED", message: string | null, times: Times = {}): void {
+  private finishJob(jobId: string, phase: "COMPLETED" | "ERROR" | "ABORTED", message: string | null, times: Times = {}, current?: Job): void {
     this.clearOverrun(jobId);
-    const job = this.db.get(jobId);
+    const job = current ?? this.db.get(jobId);
     if (!job) return;
     const started = job.started ?? (times.startedAt !== undefined ? Math.max(times.startedAt, job.created) : null);
     if (job.started === null && started !== null) this.db.setPhase(jobId, job.phase, started);
