@@ -29,6 +29,10 @@ import { createServer, deleteServer, getServer, listServers, type Server } from 
 import { list, type Network, type Port } from "../../../scripts/targets/openstack/cloud/network.js";
 import { listApplicationCredentials } from "../../../scripts/targets/openstack/cloud/identity.js";
 import { sweepCluster } from "../../../scripts/targets/openstack/cloud/sweep.js";
+import { openstackTarget } from "../../../scripts/targets/openstack/index.js";
+import { ClusterState } from "../../../scripts/state/store.js";
+import { Progress } from "../../../scripts/progress/index.js";
+import { Writable } from "node:stream";
 import { renderCluster } from "../../../scripts/render/index.js";
 import { templates } from "../../../scripts/render/engine.js";
 import { addressBook, powerView } from "../../../scripts/render/views.js";
@@ -311,9 +315,7 @@ describe("the shipped power programs with the OpenStack power agent (min 0, max 
     const quota = (n: number) => admin.request("compute", "PUT", `/os-quota-sets/${cloud.demoProjectId}`, { body: { quota_set: { instances: n } } });
     await quota(used);
     try {
-      const t0 = Date.now();
       run("resume", n1());
-      expect(Date.now() - t0).toBeLessThan(30_000);
       expect(reasons()).toMatch(new RegExp(`${n1()}\\|resume failed: quota exceeded: .*[Qq]uota exceeded for instances`));
       // One try, one failure line (the agent's output reaches this process once its event loop runs).
       await waitFor(() => agentLog.join("").includes(`${n1()}: resume FAILED: quota exceeded`), { timeoutMs: 5_000, what: () => `the agent's failure line: ${agentLog.join("")}` });
@@ -343,13 +345,24 @@ describe("the shipped power programs with the OpenStack power agent (min 0, max 
     expect((await mine()).length).toBe(before);
   }, 180_000);
 
-  it("down's sweep removes the tagged servers a failed resume left and the cluster's credential", async () => {
+  it("status shows the credential; down deletes it, then its sweep removes the tagged servers a failed resume left", async () => {
     await createClusterCredential(demo, cluster); // as a re-run of up would make
     expect((await mine()).map((s) => s.name)).toEqual([`${cluster.name}-compute-9`]);
-    const swept = await sweepCluster(demo, cluster.id, { deadlineMs: 180_000 });
-    expect(swept.ok).toBe(true);
-    expect(swept.deleted.map((d) => d.kind)).toEqual(expect.arrayContaining(["server", "application_credential"]));
+    // The openstack target as the verbs call it: this cluster's state dir, the demo user's OS_* variables, no engine on PATH.
+    const state = new ClusterState(cluster.name, join(root, "state"));
+    state.identity(cluster.id, new Date(cluster.createdAt));
+    let out = "";
+    const sink = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+    const ctx = { cluster, state, env: { ...envOf(cloud.demo), PATH: "/usr/bin:/bin" }, cwd: root, progress: new Progress(sink, "plain"), args: { flags: {}, positional: [] } };
+    const st = await openstackTarget.status(ctx);
+    expect(st.text).toMatch(new RegExp(`power credential ${qualifiedName(cluster.name, cluster.id)}: roles member; expires ${cluster.expiresAt!.replace(/Z$/, "")}.*; \\d+ access rules`));
+    expect(st.json.powerCredential).toContain("access rules");
+
+    const r = await openstackTarget.delete(ctx);
+    expect(out).toContain("Deleting the power agent's application credential");
+    expect(r?.json?.deleted).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "server", name: `${cluster.name}-compute-9` })]));
     expect(await mine()).toEqual([]);
     expect((await listApplicationCredentials(demo)).filter((a) => a.name === qualifiedName(cluster.name, cluster.id))).toEqual([]);
+    expect(existsSync(state.dir)).toBe(false);
   }, 300_000);
 });
