@@ -15,10 +15,9 @@ import type { FailedRecord, FromWorker, ToWorker, WorkerConfig } from "./recorde
 
 const SCAN_CHUNK = 100;
 /**
- * Records are stored FLUSH_AFTER_MS after the first of a batch, or at FLUSH_AT: a transaction per
- * record costs several times what a record in a batch of a hundred costs.
+ * The main thread sends jobs in batches (recorder.ts); each batch, or FLUSH_AT records of a larger
+ * one, is stored in one transaction (one per record would cost several times as much).
  */
-const FLUSH_AFTER_MS = 20;
 const FLUSH_AT = 500;
 const GC_EVERY_MS = 10 * 60_000;
 
@@ -30,12 +29,17 @@ const jobsDb = new JobsDb(config.dbFile);
 const defs = new Map<string, DefinitionFacts>();
 const jobDir = (id: string) => join(config.workDir, id);
 const lookupJob = (id: string): Job | undefined => jobsDb.get(id);
+/**
+ * A batch's rows in one read transaction: the event loop writes the job database all the time, and
+ * each read transaction after a write starts with a cold page cache.
+ */
+const readJobs = jobsDb.db.transaction((ids: string[]) => ids.map(lookupJob));
 
 /** Made and not stored yet; `asked`: sent by the main thread (it waits), else found by the scan. */
 let made: Array<StoredRecord & { asked: boolean }> = [];
 let failed: FailedRecord[] = [];
 let scanRebuilt = 0;
-let flushTimer: NodeJS.Timeout | undefined;
+let flushQueued = false;
 /** Jobs sent live while a scan runs: the scan leaves them alone (their live record is on its way). */
 let live: Set<string> | undefined;
 let scanning = false;
@@ -54,12 +58,14 @@ function make(job: Job | undefined, id: string, defKey: string, rebuilt: boolean
     if (asked) failed.push({ jobId: id, err: (e as Error).message });
   }
   if (made.length + failed.length >= FLUSH_AT) flush();
-  else flushTimer ??= setTimeout(flush, FLUSH_AFTER_MS);
+  else if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush);
+  }
 }
 
 function flush(): void {
-  clearTimeout(flushTimer);
-  flushTimer = undefined;
+  flushQueued = false;
   if (!made.length && !failed.length) return;
   const items = made;
   made = [];
@@ -105,9 +111,10 @@ port.on("message", (m: ToWorker) => {
       for (const d of m.defs) defs.set(d.key, d.facts);
       break;
     case "jobs":
-      m.ids.forEach((id, i) => {
+      readJobs(m.ids).forEach((job, i) => {
+        const id = m.ids[i]!;
         if (!m.rebuilt) live?.add(id);
-        make(lookupJob(id), id, m.defKeys[i]!, m.rebuilt, true);
+        make(job, id, m.defKeys[i]!, m.rebuilt, true);
       });
       break;
     case "scan":
