@@ -34,6 +34,8 @@ export interface ProvenanceOptions {
 }
 
 export const PROVENANCE_MIME = "application/json";
+/** How long a request waits for the worker (which runs at low priority) before making the record itself. */
+const WAIT_FOR_WORKER_MS = 2000;
 
 export class ProvenanceService {
   /**
@@ -189,7 +191,13 @@ export class ProvenanceService {
   /** The record of a final job: stored, being made (waits), or made now for an older job. */
   async record(job: Job): Promise<JobRecord | undefined> {
     if (!FINAL_PHASES.includes(job.phase)) return undefined;
-    await this.whenDone(job.id);
+    if (this.pending.has(job.id)) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.whenDone(job.id), new Promise((r) => (timer = setTimeout(r, WAIT_FOR_WORKER_MS)))]);
+      clearTimeout(timer);
+      // The CPUs are busy and the worker yields to everything else: made here, as it would have been.
+      if (this.pending.has(job.id)) await this.recordHere(job.id);
+    }
     let stored = this.db.get(job.id);
     if (!stored) {
       const def = this.jobs.definitions.get(job.definition);

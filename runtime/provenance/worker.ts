@@ -6,6 +6,8 @@
 // between a job's final phase and its record: a crash; or a job older than provenance) — so a
 // crash loses no record, only the time its hashes were taken, which the record notes — and the
 // periodic removal of records whose job is gone.
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { JobsDb, type Job } from "../store/jobs-db.js";
@@ -20,6 +22,18 @@ const SCAN_CHUNK = 100;
  */
 const FLUSH_AT = 500;
 const GC_EVERY_MS = 10 * 60_000;
+
+/**
+ * This thread's nice value. Provenance is bookkeeping: when the CPUs are busy, the event loop and
+ * the jobs go first and records follow when there is time (a request waiting for one is served
+ * from the event loop after a while: service.ts). Linux keeps a nice value per thread.
+ */
+const NICE = 19;
+try {
+  setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), NICE);
+} catch {
+  /* not Linux: the same priority as the event loop */
+}
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
