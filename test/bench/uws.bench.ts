@@ -133,6 +133,9 @@ async function creationsListsWaits() {
     console.log(`creations/s, 8 concurrent clients, ${ROUNDS} rounds of ${N2 / ROUNDS}: ${rounds.join(", ")}   (goal ≥ 10,000)`);
     // The server answers on one event loop: its CPU per creation bounds it at one core, whatever else runs.
     console.log(`  CPU per creation: server process ${serverUs.toFixed(0)} µs (one core: ≤ ${(1e6 / serverUs).toFixed(0)}/s), bench clients ${clientUs.toFixed(0)} µs`);
+    // The clients run on the same machine: server and clients together bound the rate by the cores there are.
+    const cores = availableParallelism();
+    console.log(`  machine bound: (server + clients) ${(serverUs + clientUs).toFixed(0)} µs per creation on ${cores} cores → ≤ ${((cores * 1e6) / (serverUs + clientUs)).toFixed(0)}/s; best round = ${((Math.max(...rounds.map((r) => parseFloat(r))) * (serverUs + clientUs)) / (cores * 1e6)).toFixed(2)} of it`);
 
     // 3. List latency with > 100,000 jobs.
     const total = 100_000 + WARMUP + N1 + N2;
