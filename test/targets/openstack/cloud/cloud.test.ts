@@ -398,7 +398,8 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
     expect((await cli(["status", "--spec", file, "--json"])).code).toBe(1);
     // idempotent
     expect((await cli(["down", "--spec", file, "--engine", "tofu", "--json"])).code).toBe(0);
-  });
+    // Five CLI runs and a build/sweep of a whole cluster: minutes on a loaded machine, not vitest's default minute.
+  }, 300_000);
 
   it("down --name works with the local state lost: the cluster is found by its name tag", async () => {
     const built = await buildCluster(demo, cloudCluster("cli-two", { cidr: "192.168.50.0/24" }));
@@ -406,5 +407,5 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: built.cluster.id, removed: true });
     expect(await noneExist(built.ids)).toEqual([]);
-  });
+  }, 240_000);
 });
