@@ -3,21 +3,37 @@
 // 2xx, list filters and their combinations, names vs values case, ISO input times, xsi:nil, element
 // order, WAIT, HELD with the local executor, the local concurrency limit and process-group kills.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createJob, http, phaseOf, startServer, waitFinal, xsdErrors, type Running } from "../helpers.js";
 
 let s: Running;
 const adminFile = join(tmpdir(), `uws-rules-admin-${process.pid}-${Date.now()}`);
+// The shipped definitions plus `tree`, a job of several processes (the launcher execs a job's
+// executable directly, so `sleep` is one process): an abort must take the whole group.
+const defs = mkdtempSync(join(tmpdir(), "uws-rules-defs-"));
 beforeAll(async () => {
   writeFileSync(adminFile, "rules-admin\n", { mode: 0o400 });
+  cpSync(join(import.meta.dirname, "../../../runtime/definitions"), defs, { recursive: true });
+  writeFileSync(join(defs, "tree.yaml"), [
+    "name: tree",
+    "description: A shell with two sleeping children.",
+    "parameters: {}",
+    "command:",
+    "  executable: /bin/sh",
+    '  args: ["-c", "sleep 60 & sleep 60 & wait"]',
+    "results: []",
+    "resources: { cpus: 1, memoryMb: 16, maxDuration: 3700 }",
+    "",
+  ].join("\n"));
   // Concurrency 1: the limit test below relies on it.
-  s = await startServer({ auth: "tokens", tokens: ["r=rita", "f=filterer", "o=order", "w=waiter", "c=conc"], adminTokenFile: adminFile, local: { concurrency: 1 }, maxWait: 10 });
+  s = await startServer({ auth: "tokens", tokens: ["r=rita", "f=filterer", "o=order", "w=waiter", "c=conc"], adminTokenFile: adminFile, local: { concurrency: 1 }, maxWait: 10, definitions: defs });
 });
 afterAll(async () => {
   await s?.stop();
   rmSync(adminFile, { force: true });
+  rmSync(defs, { recursive: true, force: true });
 });
 
 const idOf = (u: string) => u.split("/").pop()!;
@@ -260,7 +276,7 @@ describe("UWS 1.1 rules (uws.md), one by one", () => {
 
   it("local executor: the concurrency limit queues jobs; ABORT and overrun kill the whole process group", async () => {
     const t = "c";
-    const a = await createJob(s.url, "sleep", { seconds: "60", PHASE: "RUN" }, t);
+    const a = await createJob(s.url, "tree", { PHASE: "RUN" }, t);
     const b = await createJob(s.url, "sleep", { seconds: "60", EXECUTIONDURATION: "1", PHASE: "RUN" }, t);
     await http("GET", `${a}?WAIT=5&PHASE=QUEUED`, { token: t });
     expect(await phaseOf(a, t)).toBe("EXECUTING");
@@ -268,7 +284,8 @@ describe("UWS 1.1 rules (uws.md), one by one", () => {
     await sleep(1500);
     expect(await phaseOf(b, t)).toBe("QUEUED");
     const pgid = JSON.parse(s.app.uws.service.db.get(idOf(a))!.execRef!).pid as number;
-    expect(groupMembers(pgid).length).toBeGreaterThanOrEqual(2); // wrapper shell + sleep
+    for (let i = 0; i < 30 && groupMembers(pgid).length < 3; i++) await sleep(100);
+    expect(groupMembers(pgid).length).toBe(3); // the shell and its two sleeps
     expect((await http("POST", `${a}/phase`, { form: { PHASE: "ABORT" }, token: t })).status).toBe(303);
     for (let i = 0; i < 30 && groupMembers(pgid).length; i++) await sleep(100);
     expect(groupMembers(pgid)).toEqual([]);
