@@ -14,9 +14,7 @@
  *   POST /suspend  body: NODE [RECORD] per line   → NODE ok removed | NODE ok already gone | NODE failed REASON
  */
 import { spawn } from "node:child_process";
-import { timingSafeEqual } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "../../stacks/model/index.js";
@@ -28,6 +26,7 @@ import { ensureSecrets, ensureSshKey, knownHosts, recordKnownHosts } from "../se
 import { generateEd25519, SshPool } from "../ssh/index.js";
 import { MODEL_FILE } from "../state/load.js";
 import { ClusterState } from "../state/store.js";
+import { servePower } from "./serve.js";
 import { hostSlurmVersion } from "./version.js";
 
 export const AGENT_LOG = "elastic-agent.log";
@@ -151,33 +150,7 @@ export async function runLocalAgent(root: string, name: string): Promise<void> {
     });
   }
 
-  const authorized = (header: string | undefined): boolean => {
-    const given = Buffer.from(/^Bearer (\S+)$/.exec(header ?? "")?.[1] ?? "");
-    return given.length === token.length && timingSafeEqual(given, token);
-  };
-
-  const server = createServer((req, res) => {
-    if (!authorized(req.headers.authorization)) {
-      log(`refused ${req.method} ${req.url} from ${req.socket.remoteAddress}: no valid token`);
-      res.writeHead(401, { "content-type": "text/plain" }).end("a valid power agent token is required\n");
-      return;
-    }
-    if (req.method === "GET" && req.url === "/health") { res.end("ok\n"); return; }
-    if (req.method !== "POST" || (req.url !== "/resume" && req.url !== "/suspend")) { res.writeHead(404).end("POST /resume or /suspend\n"); return; }
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (c: string) => { body += c; if (body.length > 65_536) req.destroy(); });
-    req.on("end", () => {
-      const lines = body.split("\n").map((l) => l.trim().split(/\s+/)).filter((l) => l[0]);
-      log(`${req.url} ${lines.map((l) => l.join(" ")).join(", ")} (from ${req.socket.remoteAddress})`);
-      const op = req.url === "/resume" ? (l: string[]) => resume(l[0]!) : (l: string[]) => suspend(l[0]!, l[1] ?? "");
-      Promise.all(lines.map(op)).then(
-        (out) => res.writeHead(200, { "content-type": "text/plain" }).end(out.join("\n") + "\n"),
-        (err) => res.writeHead(500, { "content-type": "text/plain" }).end(`${oneLine(String(err))}\n`),
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(e.agent.port, e.agent.host, resolve); });
+  const server = await servePower({ resume, suspend: (node, record) => suspend(node, record.split(" ")[0] ?? "") }, { host: e.agent.host, port: e.agent.port, token: token.toString(), log });
   log(`power agent of ${cluster.name} listening on ${e.agent.url} (nodes ${e.nodes.join(", ")}; at most ${e.max} compute nodes; Slurm ${slurmVersion ?? "?"})`);
   const stop = () => { log("stopping"); server.close(); process.exit(0); };
   process.on("SIGTERM", stop);

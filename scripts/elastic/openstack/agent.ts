@@ -12,7 +12,7 @@ import { OpenStackClient } from "../../targets/openstack/cloud/client.js";
 import { registerSecret } from "../../targets/openstack/redact.js";
 import { credentialLogin, HEAD_CREDENTIAL_FILE, type HeadCredential } from "./credential.js";
 import { CloudPowerDriver, reasonOf, type AfterMachine } from "./driver.js";
-import { servePower } from "./serve.js";
+import { servePower } from "../serve.js";
 
 /** On the head: the agent's configuration (model + user-data), written by `up`. */
 export const AGENT_CONFIG_FILE = "/etc/slurm/uws-power-agent.json";

@@ -1,6 +1,6 @@
 /**
  * The power agent's HTTP protocol, as the head's power programs (templates/slurm/power) speak it
- * and the local agent serves it: bearer token, one node per line, one answer line per node.
+ * served by both power agents (local: scripts/elastic/local-agent.ts; OpenStack: openstack/agent.ts): bearer token, one node per line, one answer line per node.
  *
  *   GET  /health                              → ok
  *   POST /resume   body: NODE per line        → NODE ok WHAT-WAS-CREATED | NODE failed REASON
