@@ -1,6 +1,7 @@
 /**
- * The power agent's HTTP protocol, as the head's power programs (templates/slurm/power) speak it
- * served by both power agents (local: scripts/elastic/local-agent.ts; OpenStack: openstack/agent.ts): bearer token, one node per line, one answer line per node.
+ * The power agents' HTTP protocol, as the head's power programs (templates/slurm/power) speak it
+ * (bearer token, one node per line, one answer line per node), served by both agents: local
+ * (local-agent.ts) and OpenStack (openstack/agent.ts).
  *
  *   GET  /health                              → ok
  *   POST /resume   body: NODE per line        → NODE ok WHAT-WAS-CREATED | NODE failed REASON
