@@ -57,6 +57,23 @@ export class JobService {
    * throws never keeps the job from finishing.
    */
   readonly finalHooks: Array<(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]) => void> = [];
+  /**
+   * Entries listed among a job's results when they are served but never stored in its row (the
+   * provenance plugin lists `provenance` for every final job): the row a finished job writes, and
+   * every later read of it, stay as small as without them.
+   */
+  readonly resultListers: Array<(job: Job) => ResultRef | undefined> = [];
+
+  /** A job's results as served: the stored ones, then the listers' (an id already stored wins). */
+  servedResults(job: Job): ResultRef[] {
+    if (!this.resultListers.length) return job.results;
+    const out = job.results.slice();
+    for (const list of this.resultListers) {
+      const r = list(job);
+      if (r && !out.some((x) => x.id === r.id)) out.push(r);
+    }
+    return out;
+  }
 
   constructor(
     readonly db: JobsDb,

@@ -64,7 +64,7 @@ export function links(app: FastifyInstance, _req?: FastifyRequest) {
   const job = (j: { definition: string; id: string }) => `${list(j.definition)}/${encodeURIComponent(j.id)}`;
   const hrefs = (j: Job): Hrefs => {
     const u = job(j);
-    return { param: (n) => `${u}/parameters/${encodeURIComponent(n)}`, result: (r) => `${u}/results/${encodeURIComponent(r)}` };
+    return { param: (n) => `${u}/parameters/${encodeURIComponent(n)}`, result: (r) => `${u}/results/${encodeURIComponent(r)}`, results: app.uws.service.servedResults(j) };
   };
   return { list, job, hrefs };
 }

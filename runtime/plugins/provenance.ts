@@ -80,6 +80,7 @@ export async function provenancePlugin(app: FastifyInstance): Promise<void> {
     log: (m, extra) => app.log.warn(extra ?? {}, m),
   });
   service.finalHooks.push(prov.onFinal);
+  service.resultListers.push(prov.listResult);
   app.uws.provenance = prov;
   // Before the job database closes (hooks run in order of registration): queued records are stored.
   app.addHook("onClose", async () => prov.close().catch((e) => app.log.warn({ err: e }, "provenance: records not stored at shutdown")));

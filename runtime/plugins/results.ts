@@ -1,7 +1,7 @@
 // /uws/{definition}/{id}/results: the result list and each result served as a file.
 import type { FastifyInstance } from "fastify";
 import { UwsError } from "../jobs/service.js";
-import { resultsXml } from "../uws/xml.js";
+import { resultsJson, resultsXml } from "../uws/xml.js";
 import { links, loadJob, wantsJson, XML } from "./context.js";
 import { sendFile } from "./send-file.js";
 
@@ -11,7 +11,7 @@ export async function resultsPlugin(app: FastifyInstance): Promise<void> {
   app.get("/uws/:def/:id/results", async (req, reply) => {
     const { job } = loadJob(app, req);
     const h = links(app, req).hrefs(job);
-    if (wantsJson(req)) return { results: job.results.map((r) => ({ id: r.id, href: h.result(r.id), size: r.size, mimeType: r.mimeType })) };
+    if (wantsJson(req)) return { results: resultsJson(h.results ?? job.results, h.result) };
     return reply.type(XML).send(resultsXml(job, h));
   });
   app.get("/uws/:def/:id/results/:rid", async (req, reply) => {

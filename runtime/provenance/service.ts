@@ -1,9 +1,9 @@
 // Provenance of every job that reaches a final phase. The job service calls `onFinal`
-// synchronously while it stores the final phase: the `provenance` entry is added to the job's
-// results (without a size: its document is made later) and the job is queued for the provenance
-// worker thread (recorder.ts, worker.ts), which captures the record (stat calls, the step log),
-// hashes the files, serializes and stores it in provenance.sqlite, off the event loop, a batch per
-// transaction. A request for a record not stored yet waits for it.
+// synchronously while it stores the final phase: the job is queued for the provenance worker
+// thread (recorder.ts, worker.ts), which captures the record (stat calls, the step log), hashes
+// the files, serializes and stores it in provenance.sqlite, off the event loop, a batch per
+// transaction. A request for a record not stored yet waits for it. The `provenance` entry among
+// the job's results is listed when results are served (`listResult`), not stored in the job's row.
 //
 // Nothing is lost that cannot be rebuilt: a job whose final phase is stored but whose record is
 // not (the server crashed in between, or the job is older than provenance) gets its record from
@@ -15,7 +15,7 @@ import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { JobService } from "../jobs/service.js";
 import type { JobDefinition } from "../jobdefs/definition.js";
-import { FINAL_PHASES, type Job, type Phase, type ResultRef } from "../store/jobs-db.js";
+import { FINAL_PHASES, type Job, type ResultRef } from "../store/jobs-db.js";
 import type { ProvenanceDb } from "../store/provenance-db.js";
 import { jobDocument } from "./document.js";
 import { ProvDoc } from "./model.js";
@@ -34,6 +34,7 @@ export interface ProvenanceOptions {
 }
 
 export const PROVENANCE_MIME = "application/json";
+const PROVENANCE_ENTRY: ResultRef = Object.freeze({ id: PROVENANCE_RESULT, file: ".uws-provenance.json", mimeType: PROVENANCE_MIME, size: null });
 /** How long a request waits for the worker (which runs at low priority) before making the record itself. */
 const WAIT_FOR_WORKER_MS = 2000;
 
@@ -93,13 +94,18 @@ export class ProvenanceService {
     this.recorder.scan(byName);
   }
 
-  /** Job service hook: the job reaches a final phase; `results` is about to be stored. */
-  onFinal = (job: Job, _final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]): void => {
+  /**
+   * Job service lister: every final job has a `provenance` entry among its results as served
+   * (without a size: the document is made on request). It is not stored in the job's row, which
+   * every finish writes and every later read parses.
+   */
+  listResult = (job: Job): ResultRef | undefined => (job.ended !== null && FINAL_PHASES.includes(job.phase) && this.jobs.definitions.has(job.definition) ? PROVENANCE_ENTRY : undefined);
+
+  /** Job service hook: the job reaches a final phase (its row is stored right after). */
+  onFinal = (job: Job): void => {
     const def = this.jobs.definitions.get(job.definition);
     if (!def) return;
     try {
-      // Listed now (without a size: its document is made later, from the row being stored now).
-      results.push({ id: PROVENANCE_RESULT, file: ".uws-provenance.json", mimeType: PROVENANCE_MIME, size: null });
       this.queue(job.id, this.facts(def).key, false);
     } catch (e) {
       // Provenance must never keep a job from finishing.

@@ -67,6 +67,8 @@ export function resultsBody(results: ResultRef[], resultHref: (id: string) => st
 export interface Hrefs {
   param: (name: string) => string;
   result: (id: string) => string;
+  /** The results as served (JobService.servedResults: stored ones plus listed entries); else job.results. */
+  results?: ResultRef[];
 }
 
 export function jobXml(job: Job, h: Hrefs): string {
@@ -84,7 +86,7 @@ export function jobXml(job: Job, h: Hrefs): string {
     `<uws:executionDuration>${job.duration}</uws:executionDuration>` +
     timeEl("destruction", job.destruction) +
     `<uws:parameters>${parametersBody(job, h.param)}</uws:parameters>` +
-    `<uws:results>${resultsBody(job.results, h.result)}</uws:results>` +
+    `<uws:results>${resultsBody(h.results ?? job.results, h.result)}</uws:results>` +
     (job.phase === "ERROR" || job.error !== null
       ? `<uws:errorSummary type="${job.errorType ?? "fatal"}" hasDetail="true"><uws:message>${esc(job.error ?? "job failed")}</uws:message></uws:errorSummary>`
       : "") +
@@ -93,11 +95,16 @@ export function jobXml(job: Job, h: Hrefs): string {
 }
 
 export function resultsXml(job: Job, h: Hrefs): string {
-  return HEAD + `<uws:results ${NS}>${resultsBody(job.results, h.result)}</uws:results>\n`;
+  return HEAD + `<uws:results ${NS}>${resultsBody(h.results ?? job.results, h.result)}</uws:results>\n`;
 }
 
 export function parametersXml(job: Job, h: Hrefs): string {
   return HEAD + `<uws:parameters ${NS}>${parametersBody(job, h.param)}</uws:parameters>\n`;
+}
+
+/** The result list in the JSON forms (the job's, and GET …/results). */
+export function resultsJson(results: ResultRef[], resultHref: (id: string) => string): Array<{ id: string; href: string; size: number | null; mimeType: string }> {
+  return results.map((r) => ({ id: r.id, href: resultHref(r.id), size: r.size, mimeType: r.mimeType }));
 }
 
 /** JSON form (extension, on Accept: application/json). */
@@ -114,7 +121,7 @@ export function jobJson(job: Job, h: Hrefs): unknown {
     executionDuration: job.duration,
     destruction: job.destruction === null ? null : iso(job.destruction),
     parameters: Object.fromEntries(job.params.map((p) => [p.name, p.byReference ? h.param(p.name) : p.value])),
-    results: job.results.map((r) => ({ id: r.id, href: h.result(r.id), size: r.size, mimeType: r.mimeType })),
+    results: resultsJson(h.results ?? job.results, h.result),
     errorSummary: job.phase === "ERROR" || job.error !== null ? { type: job.errorType ?? "fatal", hasDetail: true, message: job.error ?? "job failed" } : null,
   };
 }

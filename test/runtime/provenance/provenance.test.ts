@@ -82,6 +82,18 @@ describe("job provenance", () => {
     expect(viaResults.headers.get("content-type")).toContain("application/json");
     expect(JSON.parse(viaResults.body).activity).toBeTruthy();
     expect(viaResults.body).toBe((await http("GET", `${job}/provenance`)).body);
+    // The JSON forms (the portal reads the job's) list it last, after the job's own results.
+    const json1 = { headers: { accept: "application/json" } };
+    const listed = [`${job}/results/greeting`, `${job}/results/provenance`];
+    expect(JSON.parse((await http("GET", job, json1)).body).results.map((r: { href: string }) => r.href)).toEqual(listed);
+    const asJson = JSON.parse((await http("GET", `${job}/results`, json1)).body).results;
+    expect(asJson.map((r: { href: string }) => r.href)).toEqual(listed);
+    expect(asJson[1]).toEqual({ id: "provenance", href: listed[1], size: null, mimeType: "application/json" });
+    // Listed when served, not stored: the row a finishing job writes stays as without provenance.
+    expect(s.app.uws.service.db.get(job.split("/").pop()!)!.results.map((r) => r.id)).toEqual(["greeting"]);
+    // A job that is not final has none.
+    const pending = await createJob(s.url, "hello", { name: "later" });
+    expect((await http("GET", `${pending}/results`)).body).not.toContain('id="provenance"');
   });
 
   it("a failed job: ERROR phase and message, its partial result, the same checks", async () => {
