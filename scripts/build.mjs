@@ -47,7 +47,32 @@ export async function buildCli({ keep = false } = {}) {
     banner: { js: "import { createRequire as __uwsCreateRequire } from 'node:module';\nconst require = __uwsCreateRequire(import.meta.url);" },
     logLevel: "warning",
   });
-  const sources = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith("node_modules/"));
+  // The OpenStack power agent as the head runs it (scripts/elastic/openstack): one file with its npm
+  // dependencies inlined (the head has Node.js and no node_modules for it); ssh2's optional native
+  // helpers stay out (it falls back to JavaScript).
+  const head = await build({
+    absWorkingDir: root,
+    entryPoints: { "uws-power-agent": "scripts/elastic/openstack/agent-main.ts" },
+    outdir: join(tmp, "head"),
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: ["cpu-features", "*.node"],
+    // No package root on the head: modules that locate the package get the bundle's own folder.
+    plugins: [{
+      name: "head-package-root",
+      setup(b) { b.onResolve({ filter: /\/package-root\.js$/ }, () => ({ path: join(root, "scripts/elastic/openstack/head-root.ts") })); },
+    }],
+    metafile: true,
+    legalComments: "linked",
+    // Inlined CommonJS (ssh2) also reads __dirname.
+    banner: { js: "import { createRequire as __uwsCreateRequire } from 'node:module';\nimport { fileURLToPath as __uwsPath } from 'node:url';\nimport { dirname as __uwsDir } from 'node:path';\n"
+      + "const require = __uwsCreateRequire(import.meta.url);\nconst __filename = __uwsPath(import.meta.url);\nconst __dirname = __uwsDir(__filename);" },
+    logLevel: "warning",
+  });
+  const sources = [...new Set([...Object.keys(r.metafile.inputs), ...Object.keys(head.metafile.inputs)])].filter((f) => !f.startsWith("node_modules/"));
   writeFileSync(join(tmp, "inputs.json"), JSON.stringify(["package.json", ...sources]) + "\n");
   if (keep) {
     // Chunks first, main.js last: a process starting meanwhile loads either build whole.

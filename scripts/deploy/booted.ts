@@ -10,7 +10,7 @@
  *   → (shared deploy pipeline: pushes, systemd services from the service table, readiness gate
  *      through an SSH tunnel to the job server on the head).
  */
-import type { Cluster } from "../../stacks/model/index.js";
+import { createdByUp, type Cluster } from "../../stacks/model/index.js";
 import { CliError } from "../errors.js";
 import type { Progress } from "../progress/index.js";
 import { knownHosts } from "../secrets/index.js";
@@ -51,14 +51,14 @@ export async function waitForHostKey(readConsole: () => Promise<string>, name: s
   }
 }
 
-/** Every node's host key, waited for on its console (one step, all nodes at once), in `cluster.nodes` order. */
+/** Every node's host key, waited for on its console (one step, all nodes at once), in `createdByUp(cluster)` order. */
 export function readHostKeys(cluster: Cluster, progress: Progress, waitOne: (node: string) => Promise<string>): Promise<string[]> {
-  return progress.step("Reading SSH host keys from the console logs", () => Promise.all(cluster.nodes.map((n) => waitOne(n.name))));
+  return progress.step("Reading SSH host keys from the console logs", () => Promise.all(createdByUp(cluster).map((n) => waitOne(n.name))));
 }
 
 export interface BootedInput {
   cluster: Cluster;
-  /** Every node in `cluster.nodes` order: the address this machine reaches it at (the head's public one) and its host key. */
+  /** Every node `up` creates, in `createdByUp(cluster)` order: the address this machine reaches it at (the head's public one) and its host key. */
   hosts: SshHost[];
   /** The cluster key (root logins are key-only, allowed by the user-data). */
   privateKey: Buffer;
@@ -92,7 +92,8 @@ export function bootedMachines(i: BootedInput): Machines {
 /** SSH to a booted cluster that is up, with the host keys recorded at `up`. */
 export function bootedDoor(cluster: Cluster, state: ClusterState, privateKey: Buffer): Door {
   const recorded = knownHosts(state);
-  const hosts = cluster.nodes.map((n) => {
+  // On-demand nodes (elastic clusters) come and go with the power agent: not part of the door.
+  const hosts = createdByUp(cluster).map((n) => {
     const h = recorded.find((k) => k.name === n.name);
     if (!h) throw new CliError(`no SSH host key recorded for ${n.name}: is cluster ${cluster.name} up? (uws-cluster status --name ${cluster.name})`);
     return { name: n.name, host: h.address, hostKey: h.hostKey };
@@ -103,10 +104,10 @@ export function bootedDoor(cluster: Cluster, state: ClusterState, privateKey: Bu
 function door(cluster: Cluster, hosts: SshHost[], privateKey: Buffer, connectRetryMs: number): Door {
   const head = hosts[0]!;
   return {
-    nodes: cluster.nodes.map((node, i) => ({ node, ssh: hosts[i]! })),
+    nodes: createdByUp(cluster).map((node, i) => ({ node, ssh: hosts[i]! })),
     // The deploy runs as root (user-data allows key-only root logins); compute nodes through the head.
     ssh: { user: "root", privateKey, jump: head, connectRetryMs, readyTimeoutMs: 20_000 },
-    startServices: async (pool, node, rows) => { await pool.run(hosts[cluster.nodes.indexOf(node)]!, systemdStart(rows)); },
+    startServices: async (pool, node, rows) => { await pool.run(hosts[createdByUp(cluster).indexOf(node)]!, systemdStart(rows)); },
     installPackages: aptInstall,
     jobServer: (pool) => openTunnel(pool, head, cluster.jobserver.port),
   };

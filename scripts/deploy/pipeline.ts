@@ -45,7 +45,7 @@ export interface DeployResult {
 }
 
 /** The files a node receives on this cluster's target: rendered files for the target, then secrets not already among them. */
-function filesFor(input: Pick<DeployInput, "cluster" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
+export function filesFor(input: Pick<DeployInput, "cluster" | "bundles" | "secrets">, node: ClusterNode): PushFile[] {
   const bundle = input.bundles.find((b) => b.node.name === node.name);
   if (!bundle) throw new NodeError(node.name, "the renderer produced no files for this node");
   const secret = (key: string): Buffer => {
@@ -111,14 +111,16 @@ const NODE_STEPS = {
 
 /**
  * The same after-machines steps as `up`, for one compute node joining a running cluster (a node an
- * elastic cluster powers up): connect (host key checked), prepare, push its files and secrets, start
- * its service-table rows stage by stage. Application packages are not installed here (not yet).
+ * elastic cluster powers up): connect (host key checked), prepare, push its files and secrets, the
+ * applications' packages where the target installs packages (as deploy's application step), start
+ * its service-table rows stage by stage.
  */
-export async function deployNode(input: NodeStepInput, n: DeployNode): Promise<void> {
+export async function deployNode(input: NodeStepInput, n: DeployNode, apps: { packages: string[]; installPackages?: AppTarget["installPackages"] } = { packages: [] }): Promise<void> {
   await named(n, async () => {
     await NODE_STEPS.connect(input, n);
     await NODE_STEPS.prepare(input, n);
     await NODE_STEPS.write(input, n);
+    if (apps.packages.length && apps.installPackages) await apps.installPackages(input.pool, [n.ssh], apps.packages);
     for (const { stage } of SERVICE_STAGES) await NODE_STEPS.start(input, n, stage);
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Cluster, ClusterNode, Role, Target } from "../../stacks/model/index.js";
 import { JOBSERVER_FILES, NFS_FILES, NGINX_FILES, NODE_FILES, SLURM_PATHS } from "./paths.js";
-import { hostsView, jobserverView, nfsView, nginxView, POWER_FILES, powerView, slurmView, sshView, type AddressBook } from "./views.js";
+import { hostsView, jobserverView, nfsView, nginxView, POWER_FILES, powerAgentView, powerView, slurmView, sshView, type AddressBook } from "./views.js";
 
 export type Concern = "slurm" | "munge" | "nfs" | "jobserver" | "nginx" | "aai" | "hosts" | "ssh" | "power";
 
@@ -54,6 +54,8 @@ export const FILE_ROWS: FileRow[] = [
     template: `slurm/power/${k === "resumeFail" ? "resume-fail" : k}.sh`, path: at(POWER_FILES[k]), mode: "0755", owner: root, concern: "power",
     targets: BOTH, roles: HEAD, when: (c) => c.elastic !== null, view: (c, _n, b) => ({ clusterName: c.name, power: powerView(c, b) }),
   })),
+  // Elastic clusters on OpenStack: the power agent runs on the head (locally it is a host process).
+  { template: "slurm/power/uws-power-agent.service", path: at(POWER_FILES.agentUnit), mode: "0644", owner: root, concern: "power", targets: ["openstack"], roles: HEAD, when: (c) => c.elastic !== null && c.target === "openstack", view: (c) => powerAgentView(c) },
   { template: "ssh/sshd-uws-cluster.conf", path: at(NODE_FILES.sshd), mode: "0644", owner: root, concern: "ssh", targets: CLOUD, roles: ALL, view: (c) => sshView(c) },
 ];
 

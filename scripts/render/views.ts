@@ -48,7 +48,31 @@ export const POWER_FILES = {
   /** One file per powered node: what the agent created for it (its id), written by resume, read by suspend. */
   records: "/var/lib/slurm/uws-power",
   logs: { resume: "/var/log/slurm/power-resume.log", suspend: "/var/log/slurm/power-suspend.log", resumeFail: "/var/log/slurm/power-resume-fail.log" },
+  /** The OpenStack power agent on the head: its systemd unit, its one-file bundle and its configuration (model + user-data, no secret). */
+  agentUnit: "/etc/systemd/system/uws-power-agent.service",
+  agentBundle: "/opt/uws-power-agent/uws-power-agent.mjs",
+  agentConfig: "/etc/slurm/uws-power/agent.json",
 };
+
+/** The OpenStack power agent's systemd unit: run as SlurmUser, the only user that can read its secrets. */
+export function powerAgentView(cluster: Cluster) {
+  const e = cluster.elastic;
+  if (!e) throw new Error(`cluster ${cluster.name} has no elastic compute nodes: no power agent`);
+  const secret = (key: string) => {
+    const ref = cluster.secrets.find((s) => s.key === key);
+    if (!ref) throw new Error(`elastic cluster ${cluster.name} has no ${key} secret in its model`);
+    return ref.path;
+  };
+  return {
+    clusterName: cluster.name,
+    user: "slurm",
+    nodeBin: JOBSERVER_FILES.nodeBin,
+    bundle: POWER_FILES.agentBundle,
+    config: POWER_FILES.agentConfig,
+    credential: secret("power.openstack-credential"),
+    agentUrl: e.agent.url,
+  };
+}
 
 /**
  * Slurm power saving for elastic clusters (null for a fixed size). Settings that differ between

@@ -18,7 +18,8 @@ const secretFile = (key: string) => `secrets/${key}`;
 /** Every secret of the cluster: generated ones created on first use, the others read now. */
 export function ensureSecrets(cluster: Cluster, state: ClusterState, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SecretValues {
   const values: SecretValues = new Map();
-  for (const s of cluster.secrets) values.set(s.key, secretValue(s, state, env, cwd));
+  // Secrets made while `up` runs (atUp) are the target's to add: they are never stored here.
+  for (const s of cluster.secrets) if (!("atUp" in s.source)) values.set(s.key, secretValue(s, state, env, cwd));
   return values;
 }
 
@@ -37,6 +38,7 @@ function secretValue(s: SecretRef, state: ClusterState, env: NodeJS.ProcessEnv, 
     if (!v) throw new Error(`secret ${s.key}: environment variable ${src.env} is not set; export it before running this command`);
     return Buffer.from(v);
   }
+  if ("atUp" in src) throw new Error(`secret ${s.key}: ${src.atUp}; it exists only while up runs`);
   try {
     return readFileSync(resolve(cwd, src.file));
   } catch (e) {

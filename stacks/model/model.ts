@@ -128,7 +128,11 @@ export type ResolvedVolume =
 export interface SecretRef {
   /** Stable key, e.g. `munge.key`; the local secret store file name. */
   key: string;
-  source: { generate: { bytes: number; encoding: "binary" | "base64url" } } | { env: string } | { file: string };
+  /**
+   * `atUp`: made by the target while `up` runs (the OpenStack power agent's application credential)
+   * or copied from another secret for a second reader; held in memory and pushed, never stored here.
+   */
+  source: { generate: { bytes: number; encoding: "binary" | "base64url" } } | { env: string } | { file: string } | { atUp: string };
   /** Where it lands on the nodes (pushed over SSH, never in user-data). */
   path: string;
   mode: string;

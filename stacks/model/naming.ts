@@ -83,3 +83,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function lookupOf(ref: string): Lookup {
   return { by: UUID.test(ref) ? "id" : "name", value: ref };
 }
+
+/**
+ * The nodes `up` creates: the head and the compute nodes that always exist. The on-demand ones
+ * (elastic clusters, above compute.min) are created later by the power agent when Slurm asks.
+ */
+export function createdByUp<N extends { power: "always" | "on-demand" }>(cluster: { nodes: N[] }): N[] {
+  return cluster.nodes.filter((n) => n.power === "always");
+}

@@ -86,6 +86,17 @@ export function resolveCluster(spec: ClusterSpec, ctx: ResolveContext = {}): Clu
   if (elastic) {
     // The head's power programs (run as SlurmUser) authenticate to the power agent with it.
     secrets.push({ key: "power.agent-token", source: { generate: { bytes: 32, encoding: "base64url" } }, path: "/etc/slurm/uws-power.token", mode: "0400", owner: "slurm:slurm", nodes: "head" });
+    if (spec.target === "openstack") {
+      // The head's power agent (run as SlurmUser) creates servers with the per-cluster application
+      // credential `up` makes through Keystone, and configures them over SSH as `up` does: with the
+      // cluster key and the munge key, its own copies (munge's file is readable by munge only).
+      const agent = (key: string, file: string, what: string): SecretRef => ({ key, source: { atUp: what }, path: `/etc/slurm/uws-power/${file}`, mode: "0400", owner: "slurm:slurm", nodes: "head" });
+      secrets.push(
+        agent("power.openstack-credential", "openstack-credential.json", "the power agent's application credential, made by up through Keystone"),
+        agent("power.node-ssh-key", "cluster-key", "the cluster's SSH key, for the power agent to configure new nodes"),
+        agent("power.node-munge-key", "munge.key", "the munge key, for the power agent to push to new nodes"),
+      );
+    }
   }
   if (spec.aai) {
     secrets.push({ key: "oidc.client-secret", source: spec.aai.clientSecret, path: "/etc/uws-server/oidc-client-secret", mode: "0400", owner: "uws:uws", nodes: "head" });

@@ -50,6 +50,12 @@ export const SERVICES: readonly ServiceRow[] = [
     systemd: ["test ! -e /etc/exports || exportfs -ra", "systemctl enable slurmctld", "systemctl restart slurmctld"],
     local: { argv: ["/usr/sbin/slurmctld", "-D"] },
   },
+  // Elastic clusters on OpenStack only (the unit exists there): the head's power agent (scripts/elastic/openstack).
+  {
+    name: "uws-power-agent", roles: ["head"], stage: "slurm",
+    systemd: ["test ! -e /etc/systemd/system/uws-power-agent.service || systemctl enable uws-power-agent", "test ! -e /etc/systemd/system/uws-power-agent.service || systemctl restart uws-power-agent"],
+    local: null,
+  },
   { name: "slurmd", roles: ["compute"], stage: "slurm", systemd: ["systemctl enable slurmd", "systemctl restart slurmd"], local: { argv: ["/usr/sbin/slurmd", "-D"], onDemandArgs: ["-b"] } },
   {
     name: "uws-server", roles: ["head"], stage: "jobserver",

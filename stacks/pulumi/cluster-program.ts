@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as openstack from "@pulumi/openstack";
-import type { Cluster } from "../model/index.js";
+import { createdByUp, type Cluster } from "../model/index.js";
 import { ClusterCompute } from "./compute.js";
 import { ClusterNetwork } from "./network.js";
 import { ClusterSecurity } from "./security.js";
@@ -57,7 +57,7 @@ export class ClusterProgram extends pulumi.ComponentResource {
       headPublicIp = fip.address;
     }
 
-    const privateIps = pulumi.all(Object.fromEntries(cluster.nodes.map((n) => [n.name, compute.ports[n.name]!.allFixedIps.apply((ips) => ips[0]!)])));
+    const privateIps = pulumi.all(Object.fromEntries(createdByUp(cluster).map((n) => [n.name, compute.ports[n.name]!.allFixedIps.apply((ips) => ips[0]!)])));
     this.outputs = { head_public_ip: headPublicIp, private_ips: privateIps, cluster_id: cluster.id };
     this.registerOutputs({ ...this.outputs });
   }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as openstack from "@pulumi/openstack";
-import type { Cluster, ClusterNode } from "../model/index.js";
+import { createdByUp, type Cluster, type ClusterNode } from "../model/index.js";
 
 export interface ClusterComputeArgs {
   cluster: Cluster;
@@ -13,7 +13,7 @@ export interface ClusterComputeArgs {
   userData?: Record<string, string>;
 }
 
-/** Keypair, server group, one port and one instance per node (as stacks/terraform/compute.ts). */
+/** Keypair, server group, one port and one instance per node `up` creates (as stacks/terraform/compute.ts). */
 export class ClusterCompute extends pulumi.ComponentResource {
   readonly ports: Record<string, openstack.networking.Port> = {};
   readonly instances: Record<string, openstack.compute.Instance> = {};
@@ -31,7 +31,8 @@ export class ClusterCompute extends pulumi.ComponentResource {
       ? new openstack.compute.ServerGroup("server-group", { name: cluster.serverGroup.name, policies: [cluster.serverGroup.policy] }, child)
       : undefined;
 
-    for (const node of cluster.nodes) {
+    // On-demand nodes of an elastic cluster are the power agent's to create (Slurm State=CLOUD).
+    for (const node of createdByUp(cluster)) {
       const port = new openstack.networking.Port(`port-${node.name}`, {
         name: node.portName,
         networkId: args.networkId,

@@ -1,6 +1,6 @@
 import { Fn, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import type { Cluster } from "../model/index.js";
+import { createdByUp, type Cluster } from "../model/index.js";
 import { NetworkingFloatingipAssociateV2, NetworkingFloatingipV2, OpenstackProvider } from "./bindings.js";
 import { ClusterCompute } from "./compute.js";
 import { ClusterNetwork } from "./network.js";
@@ -51,7 +51,7 @@ export class ClusterStack extends TerraformStack {
 
     new TerraformOutput(this, "head_public_ip", { value: headPublicIp, description: "address uws-cluster connects to (SSH, HTTPS)" });
     new TerraformOutput(this, "private_ips", {
-      value: Object.fromEntries(cluster.nodes.map((n) => [n.name, Fn.element(compute.ports[n.name]!.allFixedIps, 0)])),
+      value: Object.fromEntries(createdByUp(cluster).map((n) => [n.name, Fn.element(compute.ports[n.name]!.allFixedIps, 0)])),
       description: "private address of every node",
     });
     new TerraformOutput(this, "cluster_id", { value: cluster.id });

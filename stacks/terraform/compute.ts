@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { Cluster, ClusterNode } from "../model/index.js";
+import { createdByUp, type Cluster, type ClusterNode } from "../model/index.js";
 import { ComputeInstanceV2, ComputeKeypairV2, ComputeServergroupV2, NetworkingPortV2 } from "./bindings.js";
 
 export interface ClusterComputeProps {
@@ -13,7 +13,7 @@ export interface ClusterComputeProps {
   userData?: Record<string, string>;
 }
 
-/** Keypair, server group, one port and one instance per node. */
+/** Keypair, server group, one port and one instance per node `up` creates. */
 export class ClusterCompute extends Construct {
   readonly ports: Record<string, NetworkingPortV2> = {};
   readonly instances: Record<string, ComputeInstanceV2> = {};
@@ -30,7 +30,8 @@ export class ClusterCompute extends Construct {
       ? new ComputeServergroupV2(this, "server-group", { name: cluster.serverGroup.name, policies: [cluster.serverGroup.policy] })
       : undefined;
 
-    for (const node of cluster.nodes) {
+    // On-demand nodes of an elastic cluster are the power agent's to create (Slurm State=CLOUD).
+    for (const node of createdByUp(cluster)) {
       const port = new NetworkingPortV2(this, `port-${node.name}`, {
         name: node.portName,
         networkId: props.networkId,

@@ -1,7 +1,8 @@
 /**
  * Entry of the OpenStack power agent (bundled as dist/cli/elastic-openstack-agent.js), run on the
  * head as SlurmUser: `elastic-openstack-agent.js [--config F] [--credential F] [--token F]
- * [--listen HOST:PORT] [--after-machine active]`; defaults are the head's files.
+ * [--ssh-key F] [--munge-key F] [--listen HOST:PORT] [--after-machine ssh|active]`; defaults are the
+ * head's files (the model's power.* secrets).
  */
 import { runOpenStackAgent, type AgentOptions } from "./agent.js";
 
@@ -13,12 +14,14 @@ for (let i = 0; i < args.length; i += 2) {
   if (k === "--config") o.config = v;
   else if (k === "--credential") o.credential = v;
   else if (k === "--token") o.token = v;
+  else if (k === "--ssh-key") o.sshKey = v;
+  else if (k === "--munge-key") o.mungeKey = v;
   else if (k === "--listen") {
     const m = /^(.+):(\d+)$/.exec(v);
     if (!m) { console.error(`--listen must be HOST:PORT, got ${v}`); process.exit(2); }
     o.listen = { host: m[1]!, port: Number(m[2]) };
   } else if (k === "--after-machine") {
-    if (v !== "active") { console.error(`--after-machine: only "active" exists, got ${v}`); process.exit(2); }
+    if (v !== "active" && v !== "ssh") { console.error(`--after-machine: "ssh" (configure the node as up does, the default) or "active" (stand-in: done when ACTIVE), got ${v}`); process.exit(2); }
     o.afterMachine = v;
   } else { console.error(`unknown option ${k}`); process.exit(2); }
 }

@@ -1,40 +1,72 @@
 /**
- * The OpenStack power agent: runs on the head as SlurmUser (the only user that can read the
- * credential file), serves the power programs' protocol (serve.ts) on the head's loopback and drives
- * the cloud with the cluster's application credential (driver.ts). Its configuration is the model
- * and the on-demand nodes' user-data (no secret: AGENT_CONFIG_FILE); the credential comes from
- * HEAD_CREDENTIAL_FILE and the programs' token from the model's power.agent-token path.
+ * The OpenStack power agent: runs on the head as SlurmUser (the only user that can read its secret
+ * files), serves the power programs' protocol (serve.ts) on the head's loopback and drives the cloud
+ * with the cluster's application credential (driver.ts); once a server is ACTIVE it configures the
+ * node over SSH as `up` does (configure.ts). Its configuration is the model, the on-demand nodes'
+ * user-data and rendered files and the applications' packages (no secret: POWER_FILES.agentConfig,
+ * written by `up`); its secrets are the model's power.* files on the head.
  */
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { Cluster } from "../../../stacks/model/index.js";
+import type { NodeBundle } from "../../render/index.js";
+import { POWER_FILES } from "../../render/views.js";
 import { OpenStackClient } from "../../targets/openstack/cloud/client.js";
+import { consoleOutput } from "../../targets/openstack/cloud/console.js";
 import { registerSecret } from "../../targets/openstack/redact.js";
-import { credentialLogin, HEAD_CREDENTIAL_FILE, type HeadCredential } from "./credential.js";
+import { credentialLogin, type HeadCredential } from "./credential.js";
+import { configureOverSsh } from "./configure.js";
 import { CloudPowerDriver, reasonOf, type AfterMachine } from "./driver.js";
 import { servePower } from "../serve.js";
 
-/** On the head: the agent's configuration (model + user-data), written by `up`. */
-export const AGENT_CONFIG_FILE = "/etc/slurm/uws-power-agent.json";
+/** On the head: the agent's configuration, written by `up`. */
+export const AGENT_CONFIG_FILE = POWER_FILES.agentConfig;
 
 export interface AgentConfig {
   cluster: Cluster;
   /** User-data of each on-demand node, rendered by `up` from the model. */
   userData: Record<string, string>;
+  /** The on-demand nodes' rendered files as `up` rendered them, without secret files (contents are text). */
+  bundles: NodeBundle[];
+  /** The applications' Debian packages, installed on every compute node. */
+  packages: string[];
+}
+
+/** The agent's configuration from `up`'s rendering: on-demand nodes only, no secret. */
+export function agentConfigOf(cluster: Cluster, bundles: NodeBundle[], packages: string[] = []): AgentConfig {
+  const e = cluster.elastic;
+  if (!e) throw new Error(`cluster ${cluster.name} has no elastic compute nodes`);
+  const mine = bundles.filter((b) => e.nodes.includes(b.node.name));
+  return {
+    cluster,
+    userData: Object.fromEntries(mine.map((b) => [b.node.name, b.userData])),
+    bundles: mine.map((b) => ({ ...b, userData: "", files: b.files.filter((f) => !f.secret).map((f) => ({ ...f, content: String(f.content) })) })),
+    packages,
+  };
+}
+
+/** The path of a model secret on the head. */
+export function secretPath(cluster: Cluster, key: string): string {
+  const ref = cluster.secrets.find((s) => s.key === key);
+  if (!ref) throw new Error(`the cluster model has no secret ${key}: was it made for an elastic cluster on openstack?`);
+  return ref.path;
 }
 
 export interface AgentOptions {
   config?: string;
   credential?: string;
   token?: string;
+  /** The cluster's SSH key and the munge key (default: the model's power.node-* files). */
+  sshKey?: string;
+  mungeKey?: string;
   /** Override of the model's agent address (tests: another port on loopback); port 0 picks one. */
   listen?: { host: string; port: number };
   /**
-   * `active`: a resume is done when the server is ACTIVE. This is the only after-machine step that
-   * exists without a data plane (the loopback cloud); configuring the node over SSH from the head
-   * is not wired yet on OpenStack.
+   * `ssh` (default): once ACTIVE, the node is configured over SSH as `up` does. `active`: a named
+   * stand-in for clouds without a data plane (the loopback test cloud) — the resume is done when
+   * the server is ACTIVE.
    */
-  afterMachine?: "active";
+  afterMachine?: "ssh" | "active";
   log?: (s: string) => void;
 }
 
@@ -43,9 +75,9 @@ export async function runOpenStackAgent(o: AgentOptions = {}): Promise<{ server:
   const cfg = JSON.parse(readFileSync(o.config ?? AGENT_CONFIG_FILE, "utf8")) as AgentConfig;
   const cluster = cfg.cluster;
   if (!cluster?.elastic) throw new Error(`${o.config ?? AGENT_CONFIG_FILE}: no elastic cluster model`);
-  const cred = JSON.parse(readFileSync(o.credential ?? HEAD_CREDENTIAL_FILE, "utf8")) as HeadCredential;
+  const cred = JSON.parse(readFileSync(o.credential ?? secretPath(cluster, "power.openstack-credential"), "utf8")) as HeadCredential;
   registerSecret(cred.secret);
-  const tokenFile = o.token ?? cluster.secrets.find((s) => s.key === "power.agent-token")!.path;
+  const tokenFile = o.token ?? secretPath(cluster, "power.agent-token");
   const token = readFileSync(tokenFile, "utf8").trim();
   // Few retries: a resume must answer within ResumeTimeout, and a refused call is a reason, not a storm.
   const client = new OpenStackClient(credentialLogin(cred), { retries: 2, timeoutMs: 30_000 });
@@ -55,11 +87,16 @@ export async function runOpenStackAgent(o: AgentOptions = {}): Promise<{ server:
     // The agent still serves, so each resume answers with the reason (Slurm shows it on the node).
     log(`cannot log in: ${reasonOf(e, cred.expiresAt ?? cluster.expiresAt)}`);
   }
-  if (o.afterMachine !== "active") {
-    throw new Error("configuring a new node over SSH from the head is not wired on OpenStack yet; "
-      + "--after-machine active accepts a server once it is ACTIVE (what the loopback test cloud can show)");
+  let afterMachine: AfterMachine | undefined; // `active`: ACTIVE is checked by the driver itself
+  if ((o.afterMachine ?? "ssh") === "ssh") {
+    afterMachine = configureOverSsh({
+      cluster, bundles: cfg.bundles, packages: cfg.packages, log,
+      secrets: new Map([["munge.key", readFileSync(o.mungeKey ?? secretPath(cluster, "power.node-munge-key"))]]),
+      sshKey: readFileSync(o.sshKey ?? secretPath(cluster, "power.node-ssh-key")),
+      readConsole: (id) => consoleOutput(client, id),
+      bootMs: cluster.elastic.resumeTimeoutSeconds * 1000,
+    });
   }
-  const afterMachine: AfterMachine | undefined = undefined; // ACTIVE is checked by the driver itself
   const driver = new CloudPowerDriver({ client, cluster, userData: cfg.userData, log, credentialExpiresAt: cred.expiresAt ?? cluster.expiresAt, ...(afterMachine ? { afterMachine } : {}) });
   const listen = o.listen ?? { host: cluster.elastic.agent.host, port: cluster.elastic.agent.port };
   const server = await servePower(driver, { ...listen, token, log });

@@ -11,7 +11,8 @@
  * - `expires_at` = the cluster's expiry (spec `ttl`).
  * - Name `<name>-<id>` and the cluster's tag tokens in its description: `down`'s sweep finds it.
  *
- * The secret goes only to the head's secret file (see HEAD_CREDENTIAL_FILE); what is recorded on
+ * The secret goes only to the head's secret file (model secret power.openstack-credential, 0400
+ * slurm:slurm: the agent runs as SlurmUser); what is recorded on
  * this machine (CredentialRecord) has no secret.
  */
 import { qualifiedName, type Cluster } from "../../../stacks/model/index.js";
@@ -20,8 +21,6 @@ import type { CloudCredentials } from "../../targets/openstack/cloud/credentials
 import { deleteApplicationCredential, listApplicationCredentials, type ApplicationCredential } from "../../targets/openstack/cloud/identity.js";
 import { registerSecret } from "../../targets/openstack/redact.js";
 
-/** On the head: the credential as a clouds.yaml-style JSON document, 0400 slurm:slurm (the agent runs as SlurmUser). */
-export const HEAD_CREDENTIAL_FILE = "/etc/slurm/uws-power-openstack.json";
 
 export interface AccessRule { service: "compute" | "network" | "image"; method: "GET" | "POST" | "DELETE" | "PUT"; path: string }
 
@@ -74,6 +73,8 @@ export function agentAccessRules(c: OpenStackClient): AccessRule[] {
     ...r("compute", "POST", compute, ["/servers"]),
     ...r("compute", "GET", compute, ["/servers", "/servers/detail", "/servers/*", "/flavors", "/flavors/detail", "/flavors/*", "/os-server-groups"]),
     ...r("compute", "DELETE", compute, ["/servers/*"]),
+    // A new server's console log holds its SSH host keys (os-getConsoleOutput is a server action).
+    ...r("compute", "POST", compute, ["/servers/*/action"]),
     ...r("network", "POST", network, ["/ports"]),
     ...r("network", "GET", network, ["/ports", "/ports/*", "/networks", "/networks/*", "/security-groups", "/security-groups/*"]),
     ...r("network", "PUT", network, ["/ports/*/tags"]),

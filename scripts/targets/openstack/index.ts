@@ -11,12 +11,12 @@
  *   engines/  terraform/tofu and pulumi behind one interface
  */
 import { readFileSync, rmSync } from "node:fs";
-import { TAG_ID, TAG_NAME, tagToken, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
+import { createdByUp, TAG_ID, TAG_NAME, tagToken, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
+import { appPackages, loadApps, shippedDefinitionNames } from "../../apps/index.js";
 import { str, UsageError, type ParsedArgs } from "../../cli/args.js";
 import { renderCluster } from "../../render/index.js";
 import { bootedDoor, bootedMachines, readHostKeys } from "../../deploy/booted.js";
 import { StepError, type Progress } from "../../progress/index.js";
-import { PreflightError } from "../../errors.js";
 import { deleteClusterCredential, describeCredential, findClusterCredential } from "../../elastic/openstack/credential.js";
 import type { SecretValues } from "../../secrets/index.js";
 import { clusterKey } from "../../secrets/cluster-key.js";
@@ -30,7 +30,10 @@ import { waitForServerHostKey } from "./cloud/console.js";
 import { assertPreflight, preflight } from "./cloud/preflight.js";
 import { cloudStatus, formatStatus, type CloudStatus } from "./cloud/status.js";
 import { listClusters, sweepCluster, sweepDeadlineMs, type SweepResult } from "./cloud/sweep.js";
-import { parseBackendUrl, selectEngine, type BackendConfig, type Engine, type EngineChoice, type EngineContext, type EngineEvent } from "./engines/index.js";
+import { makePowerCredential, powerAgentFiles } from "./elastic.js";
+import { parseBackendUrl, selectEngine, type BackendConfig, type Engine, type EngineChoice, type EngineContext, type EngineEvent, type EngineOutputs } from "./engines/index.js";
+import type { CredentialRecord } from "../../elastic/openstack/credential.js";
+import type { PushFile } from "../../ssh/index.js";
 
 /** The outputs `up` saves (engine outputs), so status/ssh know the head's floating IP. */
 const OUTPUTS_FILE = "outputs.json";
@@ -77,30 +80,69 @@ export function publicUrl(cluster: Cluster, headPublicIp: string): string {
   return cluster.jobserver.publicUrl ?? `https://${headPublicIp}`;
 }
 
-async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machines> {
+/** What the cloud half of `create` made: the engine's outputs and, for an elastic cluster, the power credential (its secret only in `secrets`). */
+export interface Provisioned {
+  client: OpenStackClient;
+  outputs: EngineOutputs;
+  privateKey: Buffer;
+  credential?: CredentialRecord;
+}
+
+/**
+ * The cloud half of `create`, before any machine is reached: the engine's apply (the head and the
+ * `min` compute servers: on-demand nodes are the power agent's), then for an elastic cluster the
+ * power agent's application credential (once the engine made the rest; down deletes it first either way).
+ */
+export async function provisionCloud(ctx: TargetContext, secrets: SecretValues, o: CloudOptions): Promise<Provisioned> {
   const { cluster, state, progress: p } = ctx;
-  const o = cloudOptions(ctx, { engine: true }) as CloudOptions;
   const client = await connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud });
   const key = clusterKey(cluster, state);
   // User-data depends on the model only, so a re-run renders the same and never replaces servers.
-  const userData = Object.fromEntries(renderCluster(cluster).map((b) => [b.node.name, b.userData]));
+  const userData = Object.fromEntries(renderCluster(cluster).filter((b) => b.node.power === "always").map((b) => [b.node.name, b.userData]));
   const outputs = await p.step(`Creating cloud resources with ${o.engine.name}`, () =>
     o.engine.apply(engineContext(cluster, state, o, { publicKey: key.publicKey || undefined, userData })));
   state.writeJson(OUTPUTS_FILE, outputs);
+  const privateKey = readFileSync(key.privateKeyPath);
+  const credential = cluster.elastic ? await makePowerCredential(client, cluster, state, secrets, privateKey, p) : undefined;
+  return { client, outputs, privateKey, ...(credential ? { credential } : {}) };
+}
+
+/**
+ * The power agent's files as `up` pushes them to the head (bundle, configuration), rendered with
+ * the addresses `up` renders the cluster with next: a node the agent adds gets what `up` would give it.
+ */
+export function powerAgentHeadFiles(cluster: Cluster, outputs: EngineOutputs): PushFile[] {
+  const addresses = Object.fromEntries(createdByUp(cluster).map((n) => [n.name, outputs.privateIps[n.name] ?? n.privateIp!]));
+  return powerAgentFiles(cluster, { addresses, headPublicIp: outputs.headPublicIp }, appPackages(loadApps(cluster, shippedDefinitionNames())));
+}
+
+async function create(ctx: TargetContext, secrets: SecretValues): Promise<Machines> {
+  const { cluster, progress: p } = ctx;
+  const o = cloudOptions(ctx, { engine: true }) as CloudOptions;
+  const { client, outputs, privateKey } = await provisionCloud(ctx, secrets, o);
 
   const bootMs = o.bootTimeoutMs ?? 900_000;
   const servers = await serversByName(client, cluster);
   const hostKeys = await readHostKeys(cluster, p, (name) => waitForServerHostKey(client, { id: servers[name]!, name }, { timeoutMs: bootMs }));
   const privateIp = (n: ClusterNode) => outputs.privateIps[n.name] ?? n.privateIp!;
   // From here on the cloud path is shared with every booted-machine target (scripts/deploy/booted.ts).
-  return bootedMachines({
-    cluster, privateKey: readFileSync(key.privateKeyPath), bootMs,
-    hosts: cluster.nodes.map((n, i) => ({ name: n.name, host: n.role === "head" ? outputs.headPublicIp : privateIp(n), hostKey: hostKeys[i]! })),
-    addresses: Object.fromEntries(cluster.nodes.map((n) => [n.name, privateIp(n)])),
+  const up = createdByUp(cluster);
+  const m = bootedMachines({
+    cluster, privateKey, bootMs,
+    hosts: up.map((n, i) => ({ name: n.name, host: n.role === "head" ? outputs.headPublicIp : privateIp(n), hostKey: hostKeys[i]! })),
+    addresses: Object.fromEntries(up.map((n) => [n.name, privateIp(n)])),
     headPublicIp: outputs.headPublicIp,
     url: publicUrl(cluster, outputs.headPublicIp),
     summary: { id: cluster.id, headPublicIp: outputs.headPublicIp },
   });
+  if (!cluster.elastic) return m;
+  return {
+    ...m,
+    async prepare(pool, progress) {
+      await m.prepare!(pool, progress);
+      await progress.step("Installing the power agent on the head", () => pool.push(m.nodes[0]!.ssh, powerAgentHeadFiles(cluster, outputs)));
+    },
+  };
 }
 
 /** Server ids by node name, found by the cluster id in their metadata (never by name alone). */
@@ -108,7 +150,7 @@ async function serversByName(client: OpenStackClient, cluster: Cluster): Promise
   const all = await listServers(client);
   const mine = all.filter((s) => s.metadata?.[TAG_ID] === cluster.id);
   const byName = Object.fromEntries(mine.map((s) => [s.name, s.id]));
-  const missing = cluster.nodes.filter((n) => !byName[n.name]).map((n) => n.name);
+  const missing = createdByUp(cluster).filter((n) => !byName[n.name]).map((n) => n.name);
   if (missing.length) throw new StepError("Finding the cluster's servers", undefined, `servers not found after apply: ${missing.join(", ")}`);
   return byName;
 }
@@ -219,14 +261,10 @@ async function status(ctx: TargetContext): Promise<TargetStatus> {
 export const openstackTarget: Target = {
   name: "openstack",
   async preflight(ctx) {
-    if (ctx.cluster.elastic) {
-      // The power agent, its credential and the sweep of its servers exist (scripts/elastic/openstack);
-      // the engines still create every compute server and the head does not run the agent yet.
-      throw new PreflightError("compute.min: up cannot create elastic compute nodes on openstack yet (the engines create every node up to compute.max and the head does not run the power agent); "
-        + "use compute.count (a fixed size) for now, or the local target");
-    }
     const o = cloudOptions(ctx, { engine: true }) as CloudOptions;
-    ctx.progress.info(`Creating cluster ${ctx.cluster.name} (${ctx.cluster.id}) on OpenStack with ${o.engine.name}: 1 head + ${ctx.cluster.computes.length} compute`);
+    const e = ctx.cluster.elastic;
+    ctx.progress.info(`Creating cluster ${ctx.cluster.name} (${ctx.cluster.id}) on OpenStack with ${o.engine.name}: 1 head + `
+      + (e ? `${e.min} compute (up to ${e.max} powered up by Slurm for waiting jobs)` : `${ctx.cluster.computes.length} compute`));
     const client = await ctx.progress.step("Connecting to the OpenStack API", () => connectCloud({ env: o.env, cwd: o.cwd, cloud: o.cloud }));
     const report = await ctx.progress.step("Pre-flight: quotas, image, flavors, networks, name", () => preflight(client, ctx.cluster));
     assertPreflight(report); // exit 3, nothing created

@@ -5,7 +5,7 @@
  * Used by the OpenStack suite to have something real to sweep.
  */
 import {
-  KEYPAIR_SUFFIX, qualifiedName, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
+  createdByUp, KEYPAIR_SUFFIX, qualifiedName, SERVER_GROUP_SUFFIX, TAG_ID, TAG_NAME, tagToken, type Cluster, type Lookup,
 } from "../../../../stacks/model/index.js";
 import type { OpenStackClient } from "../../../../scripts/targets/openstack/cloud/client.js";
 import { waitFor } from "../../../harness/wait.js";
@@ -68,7 +68,7 @@ export function planCluster(cluster: Cluster): Step[] {
       remote_group_id: r.remoteGroup ? ref(`sg-${r.remoteGroup}`) : null, description: r.description,
     }, false);
   }
-  for (const n of cluster.nodes) {
+  for (const n of createdByUp(cluster)) {
     add(`port-${n.name}`, "port", {
       name: n.portName, network_id: ref("network"), admin_state_up: true, description: n.portDescription,
       fixed_ips: [{ subnet_id: ref("subnet"), ...(n.privateIp ? { ip_address: n.privateIp } : {}) }],
@@ -77,7 +77,7 @@ export function planCluster(cluster: Cluster): Step[] {
   }
   add("keypair", "keypair", { name: cluster.keypair.name }, false);
   if (cluster.serverGroup) add("server-group", "server_group", { name: cluster.serverGroup.name, policy: cluster.serverGroup.policy }, false);
-  for (const n of cluster.nodes) {
+  for (const n of createdByUp(cluster)) {
     add(`instance-${n.name}`, "server", {
       name: n.name, imageRef: { lookup: "image", ref: n.imageRef }, flavorRef: { lookup: "flavor", ref: n.flavorRef },
       ports: [ref(`port-${n.name}`)], keyName: cluster.keypair.name, availabilityZone: cluster.availabilityZone, metadata: { ...n.metadata }, tags,

@@ -1,0 +1,70 @@
+/**
+ * What the head's power agent does once an on-demand server is ACTIVE: the same "after the machine
+ * exists" steps as `up` (scripts/deploy), over SSH from the head to the node's private address —
+ * host key from the server's console log (no trust on first use), cloud-init's verdict, then
+ * deployNode (prepare, the node's rendered files and secrets, the applications' packages, the
+ * service table's rows through systemd). One code path with `up`: the files are the ones `up`
+ * rendered for the node (carried in the agent's configuration) and pushed by the same function.
+ */
+import type { Cluster, ClusterNode } from "../../../stacks/model/index.js";
+import { aptInstall } from "../../deploy/apps.js";
+import { waitForHostKey } from "../../deploy/booted.js";
+import { deployNode, filesFor } from "../../deploy/pipeline.js";
+import { systemdStart, waitCloudInit } from "../../deploy/vm.js";
+import type { NodeBundle } from "../../render/index.js";
+import type { SecretValues } from "../../secrets/index.js";
+import { SshPool, type SshHost } from "../../ssh/index.js";
+import type { Server } from "../../targets/openstack/cloud/compute.js";
+import type { AfterMachine } from "./driver.js";
+
+export interface NodeSetup {
+  cluster: Cluster;
+  /** The on-demand nodes' bundles as `up` rendered them (secret files left out: they come from `secrets`). */
+  bundles: NodeBundle[];
+  /** The secrets compute nodes receive (munge.key), read by the agent from its own copies. */
+  secrets: SecretValues;
+  /** The cluster's SSH key (root logins are key-only, allowed by the user-data). */
+  sshKey: Buffer;
+  /** The applications' Debian packages (`up` installs them on every compute node). */
+  packages: string[];
+  /** The server's console log (Nova os-getConsoleOutput). */
+  readConsole(serverId: string): Promise<string>;
+  /** How long first boot may take (host keys, SSH, cloud-init). */
+  bootMs: number;
+  log: (s: string) => void;
+}
+
+/** The address the head reaches a new server at: the model's fixed one, else its address on the cluster's network. */
+export function nodeAddress(cluster: Cluster, node: ClusterNode, server: Pick<Server, "id" | "addresses">): string {
+  if (node.privateIp) return node.privateIp;
+  const net = cluster.network.mode === "create" ? cluster.network.networkName : cluster.network.network;
+  const fixed = (list?: { addr: string; "OS-EXT-IPS:type"?: string }[]) => list?.find((a) => (a["OS-EXT-IPS:type"] ?? "fixed") === "fixed" && !a.addr.includes(":"))?.addr;
+  const addr = fixed(server.addresses?.[net]) ?? Object.values(server.addresses ?? {}).map(fixed).find(Boolean);
+  if (!addr) throw new Error(`server ${server.id} of ${node.name} has no private IPv4 address yet`);
+  return addr;
+}
+
+/** What the agent will do on a node, as data: where it connects, which files and services, which packages (tests, logs). */
+export function setupPlan(s: Pick<NodeSetup, "cluster" | "bundles" | "secrets" | "packages">, node: ClusterNode, address: string) {
+  const files = filesFor(s, node);
+  return { node: node.name, ssh: { user: "root", host: address }, files: files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner })), packages: s.packages };
+}
+
+/** The after-machine step that configures a new server over SSH, as `up` does. */
+export function configureOverSsh(s: NodeSetup): AfterMachine {
+  return async (node, server) => {
+    const t0 = performance.now();
+    const address = nodeAddress(s.cluster, node, server);
+    const hostKey = await waitForHostKey(() => s.readConsole(server.id), node.name, { timeoutMs: s.bootMs, intervalMs: 3000 });
+    const host: SshHost = { name: node.name, host: address, hostKey };
+    const pool = new SshPool({ user: "root", privateKey: s.sshKey, connectRetryMs: s.bootMs, readyTimeoutMs: 20_000 });
+    try {
+      await waitCloudInit(pool, host, s.bootMs, s.log);
+      await deployNode({ cluster: s.cluster, pool, bundles: s.bundles, secrets: s.secrets, startServices: async (_n, rows) => { await pool.run(host, systemdStart(rows)); } },
+        { node, ssh: host }, { packages: s.packages, installPackages: aptInstall });
+      s.log(`${node.name}: configured over SSH at ${address} in ${Math.round(performance.now() - t0)} ms`);
+    } finally {
+      pool.close();
+    }
+  };
+}
