@@ -31,6 +31,23 @@ import { parseSpec, resolveCluster } from "../../../../stacks/model/index.js";
 import { ClusterState } from "../../../../scripts/state/store.js";
 import { sandbox, type Sandbox } from "../engines/standins.js";
 import { startFaultProxy } from "./fault-proxy.js";
+import { Writable } from "node:stream";
+import { createdByUp, qualifiedName, validateSpec, type Cluster } from "../../../../stacks/model/index.js";
+import { openstackTarget, powerAgentHeadFiles, provisionCloud, type Provisioned } from "../../../../scripts/targets/openstack/index.js";
+import { CREDENTIAL_RECORD_FILE, HEAD_AGENT_BUNDLE } from "../../../../scripts/targets/openstack/elastic.js";
+import type { Engine } from "../../../../scripts/targets/openstack/engines/index.js";
+import { credentialLogin, deleteClusterCredential, type HeadCredential } from "../../../../scripts/elastic/openstack/credential.js";
+import { listApplicationCredentials } from "../../../../scripts/targets/openstack/cloud/identity.js";
+import { ensureSecrets, type SecretValues } from "../../../../scripts/secrets/index.js";
+import { filesFor } from "../../../../scripts/deploy/pipeline.js";
+import { renderCluster } from "../../../../scripts/render/index.js";
+import { POWER_FILES } from "../../../../scripts/render/views.js";
+import { Progress } from "../../../../scripts/progress/index.js";
+import type { PushFile } from "../../../../scripts/ssh/index.js";
+import type { TargetContext } from "../../../../scripts/targets/target.js";
+import { filesUnder } from "../engines/standins.js";
+import { freePort } from "../../../harness/ports.js";
+import { waitFor } from "../../../harness/wait.js";
 
 let cloud: TestCloud;
 let demo: OpenStackClient;
@@ -408,4 +425,129 @@ describe("CLI on the openstack target: up pre-flight, status, down", () => {
     expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toMatchObject({ ok: true, id: built.cluster.id, removed: true });
     expect(await noneExist(built.ids)).toEqual([]);
   }, 240_000);
+});
+
+/**
+ * An elastic cluster (compute min 0, max 2) through the openstack target as `up` and `down` run it.
+ * Stand-ins, named: the ENGINE — its apply makes the API calls the stacks declare (build.ts's plan,
+ * held to both stacks by test/pulumi/parity.test.ts), since the provider cannot be downloaded; the
+ * HEAD'S SSH — the loopback cloud has no data plane, so "what up writes to the head" is what the
+ * pipeline pushes, from the same functions (filesFor + powerAgentHeadFiles), and the agent runs
+ * here from those files (the head bundle; `--after-machine active`: done when ACTIVE).
+ */
+describe("elastic cluster (min 0, max 2): up's cloud half, what it writes to the head, the agent it installs, down", () => {
+  let sb: Sandbox;
+  let home: string;
+  let cluster: Cluster;
+  let state: ClusterState;
+  let ctx: TargetContext;
+  let out = "";
+  const secrets: SecretValues = new Map();
+  let prov: Provisioned;
+  let headFiles: PushFile[] = [];
+  let agent: ChildProcess | undefined;
+  const agentLog: string[] = [];
+  const mine = async () => (await scanProject(demo, { onlyId: cluster.id })).resources;
+
+  beforeAll(() => {
+    sb = sandbox(["tofu"], { ...envOf(cloud.demo), OS_CLOUD: undefined, OS_AUTH_TYPE: "password" });
+    home = mkdtempSync(join(tmpdir(), "uwsc-elastic-up-"));
+    const spec = cloudSpec("el-up", { ttl: "2h", cidr: "192.168.52.0/24" }) as Record<string, any>;
+    spec.compute = { ...spec.compute, min: 0, max: 2, idle: "30s", resumeTimeout: "60s" };
+    delete spec.compute.count;
+    state = new ClusterState("el-up", home);
+    cluster = resolveCluster(validateSpec(spec), state.identity());
+    const sink = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+    ctx = { cluster, state, env: sb.env, cwd: home, progress: new Progress(sink, "plain"), args: { flags: { engine: "tofu" }, positional: [] } };
+  });
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) await new Promise((r) => { agent!.once("exit", r); agent!.kill("SIGTERM"); });
+    if (cluster) {
+      await deleteClusterCredential(demo, cluster).catch(() => undefined);
+      await sweepCluster(demo, cluster.id, { deadlineMs: 120_000 }).catch(() => undefined);
+    }
+    sb?.cleanup();
+    rmSync(home, { recursive: true, force: true });
+  }, 180_000);
+
+  it("pre-flight accepts compute.min < compute.max on openstack (quotas counted for max)", async () => {
+    await openstackTarget.preflight(ctx);
+    expect(out).toContain("1 head + 0 compute (up to 2 powered up by Slurm for waiting jobs)");
+    expect((await preflight(demo, cluster)).needs).toMatchObject({ instances: 3 });
+  }, 120_000);
+
+  it("up's cloud half: the head and no compute server; the power credential, its secret in memory only", async () => {
+    for (const [k, v] of ensureSecrets(cluster, state, sb.env, home)) secrets.set(k, v);
+    expect(secrets.has("power.openstack-credential")).toBe(false);
+    const engine: Engine = {
+      name: "tofu", binary: "stand-in",
+      check: async () => {},
+      apply: async (c) => {
+        const built = await buildCluster(demo, c.cluster);
+        const fip = (await demo.request("network", "GET", `/floatingips/${built.ids.floatingip![0]}`)).body.floatingip.floating_ip_address as string;
+        return { headPublicIp: fip, privateIps: Object.fromEntries(createdByUp(c.cluster).map((n) => [n.name, n.privateIp!])), clusterId: c.cluster.id };
+      },
+      outputs: async () => { throw new Error("not used"); },
+      destroy: async () => {},
+    };
+    prov = await provisionCloud(ctx, secrets, { engine, progress: ctx.progress, env: sb.env, cwd: home });
+    const servers = (await mine()).filter((r) => r.kind === "server");
+    expect(servers.map((s) => s.name)).toEqual([cluster.head.name]);
+    expect(prov.credential).toMatchObject({ name: qualifiedName(cluster.name, cluster.id), roles: ["member"], accessRules: "enforced" });
+    expect(out).toMatch(/Creating the power agent's application credential[\s\S]*power credential el-up-\w+: roles member; expires .*enforced/);
+    const head = JSON.parse(secrets.get("power.openstack-credential")!.toString()) as HeadCredential;
+    expect(head.id).toBe(prov.credential!.id);
+    expect(secrets.get("power.node-munge-key")).toEqual(secrets.get("munge.key"));
+    // The secret is in no state file (engine inputs included), no output line and no user-data.
+    for (const f of filesUnder(state.dir)) expect(f.text, f.path).not.toContain(head.secret);
+    expect(out).not.toContain(head.secret);
+    for (const b of renderCluster(cluster)) expect(b.userData).not.toContain(head.secret);
+    expect(state.readJson(CREDENTIAL_RECORD_FILE)).toMatchObject({ id: head.id });
+  }, 300_000);
+
+  it("what up writes to the head: the agent's unit, bundle and configuration, and the credential 0400 slurm:slurm that logs in", async () => {
+    const bundles = renderCluster(cluster, { addresses: prov.outputs.privateIps, headPublicIp: prov.outputs.headPublicIp });
+    headFiles = [...filesFor({ cluster, bundles, secrets }, cluster.head), ...powerAgentHeadFiles(cluster, prov.outputs)];
+    const at = (p: string) => headFiles.find((f) => f.path === p);
+    expect(String(at(POWER_FILES.agentUnit)!.content)).toMatch(/^User=slurm$[\s\S]*^ExecStart=\S+ \/opt\/uws-power-agent\/uws-power-agent.mjs --config \/etc\/slurm\/uws-power\/agent.json$/m);
+    expect(at(POWER_FILES.agentBundle)!.content).toEqual(readFileSync(HEAD_AGENT_BUNDLE));
+    const credPath = cluster.secrets.find((s) => s.key === "power.openstack-credential")!.path;
+    const cred = at(credPath)!;
+    expect(cred).toMatchObject({ mode: "0400", owner: "slurm:slurm" });
+    const head = JSON.parse(cred.content.toString()) as HeadCredential;
+    expect((await OpenStackClient.connect(credentialLogin(head), { retries: 0 })).session!.methods).toContain("application_credential");
+    const config = String(at(POWER_FILES.agentConfig)!.content);
+    expect(config).not.toContain(head.secret);
+    expect(JSON.parse(config).cluster.elastic.nodes).toEqual([`${cluster.name}-compute-1`, `${cluster.name}-compute-2`]);
+    // slurm.conf: both compute nodes are powered by Slurm.
+    expect(String(at("/etc/slurm/slurm.conf")!.content).match(/^NodeName=\S+ .*State=CLOUD$/gm)?.length).toBe(2);
+  });
+
+  it("the agent run from those files (the head bundle) creates an on-demand server with the credential; down removes it, its port, the credential and every tagged resource", async () => {
+    const dir = join(home, "head");
+    mkdirSync(dir, { recursive: true });
+    const put = (p: string, name: string) => { const f = headFiles.find((x) => x.path === p)!; writeFileSync(join(dir, name), f.content, { mode: 0o400 }); return join(dir, name); };
+    const port = await freePort();
+    agent = spawn(process.execPath, [put(POWER_FILES.agentBundle, "uws-power-agent.mjs"), "--config", put(POWER_FILES.agentConfig, "agent.json"),
+      "--credential", put(cluster.secrets.find((s) => s.key === "power.openstack-credential")!.path, "credential.json"),
+      "--token", put(cluster.secrets.find((s) => s.key === "power.agent-token")!.path, "token"), "--listen", `127.0.0.1:${port}`, "--after-machine", "active"],
+    { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+    for (const s of [agent.stdout!, agent.stderr!]) s.on("data", (b: Buffer) => agentLog.push(b.toString()));
+    const token = secrets.get("power.agent-token")!.toString().trim();
+    const ask = (path: string, body: string) => fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body }).then((r) => r.text());
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined))?.ok,
+      { timeoutMs: 60_000, intervalMs: 200, what: () => `the agent to answer: ${agentLog.join("")}` });
+    const node = `${cluster.name}-compute-2`;
+    expect(await ask("/resume", `${node}\n`)).toMatch(new RegExp(`^${node} ok id=[0-9a-f-]{36} port=[0-9a-f-]{36}\\n$`));
+    const servers = (await mine()).filter((r) => r.kind === "server").map((r) => r.name).sort();
+    expect(servers).toEqual([node, cluster.head.name].sort());
+    await new Promise((r) => { agent!.once("exit", r); agent!.kill("SIGTERM"); });
+
+    const r = await openstackTarget.delete(ctx);
+    expect(out).toContain("Deleting the power agent's application credential");
+    expect(r?.json?.deleted).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "server", name: node }), expect.objectContaining({ kind: "port" })]));
+    expect(await mine()).toEqual([]);
+    expect((await listApplicationCredentials(demo)).filter((a) => a.name === qualifiedName(cluster.name, cluster.id))).toEqual([]);
+    expect(existsSync(state.dir)).toBe(false);
+  }, 300_000);
 });
