@@ -237,8 +237,9 @@ export function capture(job: Job, final: { phase: Phase; ended: number; error: s
     notes: [],
     complete: false,
   };
-  // Most jobs write no step log: one stat that does not throw finds out.
-  if (statSync(join(ctx.workDir, STEP_LOG), { throwIfNoEntry: false })) readStepLog(record, ctx.workDir, rootOf(), (abs) => facts(abs, rootOf(), {} as FileFacts));
+  // Most jobs write no step log: one stat that does not throw finds out. A job never handed to an
+  // executor (no start time, no executor handle: a PENDING job aborted) wrote nothing: no stat.
+  if ((job.started !== null || job.execRef !== null) && statSync(join(ctx.workDir, STEP_LOG), { throwIfNoEntry: false })) readStepLog(record, ctx.workDir, rootOf(), (abs) => facts(abs, rootOf(), {} as FileFacts));
   if (tasks.length === 0) record.complete = true;
   return { record, tasks };
 }

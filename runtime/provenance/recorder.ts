@@ -39,6 +39,8 @@ export type ToWorker =
   | { type: "scan"; byName: Record<string, string> }
   /** Store what is queued, then remove the records of deleted jobs. */
   | { type: "gc" }
+  /** Tests: block the thread (as one busy for seconds would be) until flag[0] is set. */
+  | { type: "pause"; flag: Int32Array }
   | { type: "close" };
 
 export type FromWorker =
@@ -48,7 +50,13 @@ export type FromWorker =
   | { type: "gc"; removed: number }
   | { type: "closed" };
 
-const SEND_EVERY_MS = 25;
+/**
+ * Each batch costs the worker a wake-up, a read transaction on the job database (whose page cache
+ * the event loop's writes have made cold), a write transaction and a reply, whatever its size: at
+ * a thousand jobs a second, 25 ms batches spent about as much on that as on the records. A request
+ * for a record still queued here sends at once (ProvenanceService.record), so nobody waits this long.
+ */
+const SEND_EVERY_MS = 100;
 
 /** The worker's entry point and how to start it, from TypeScript source or from the bundle. */
 function workerEntry(here = import.meta.url): { code: string | URL; eval: boolean } {
@@ -122,7 +130,7 @@ export class ProvenanceRecorder {
   /**
    * Queues a finished job. Jobs go to the worker at most every SEND_EVERY_MS, as one message: each
    * message wakes the worker, which on a busy machine takes the CPU from the event loop; and the
-   * worker stores a message's records in one transaction. A request for one waits that much longer.
+   * worker stores a message's records in one transaction.
    */
   submit(id: string, defKey: string): void {
     this.outIds.push(id);
@@ -130,7 +138,7 @@ export class ProvenanceRecorder {
     if (this.outIds.length === 1) this.sendTimer = setTimeout(() => this.send(), SEND_EVERY_MS);
   }
 
-  /** Sends what is queued now (settle, shutdown). */
+  /** Sends what is queued now (a request waiting, settle, shutdown). */
   send(): void {
     clearTimeout(this.sendTimer);
     const ids = this.outIds;
@@ -167,6 +175,19 @@ export class ProvenanceRecorder {
       this.gcWaiters.push(resolve);
       this.worker.postMessage({ type: "gc" } satisfies ToWorker);
     });
+  }
+
+  /**
+   * Tests: holds the worker thread, as if it were busy for that long (its messages wait), until the
+   * returned function is called; requests then fall back to the event loop after their wait.
+   */
+  pause(): () => void {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    this.worker.postMessage({ type: "pause", flag } satisfies ToWorker);
+    return () => {
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    };
   }
 
   private sendDefs(keys: string[]): void {

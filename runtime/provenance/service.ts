@@ -198,6 +198,8 @@ export class ProvenanceService {
   async record(job: Job): Promise<JobRecord | undefined> {
     if (!FINAL_PHASES.includes(job.phase)) return undefined;
     if (this.pending.has(job.id)) {
+      // Still in the recorder's batch, perhaps: the batch goes now rather than when its time comes.
+      this.recorder?.send();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.whenDone(job.id), new Promise((r) => (timer = setTimeout(r, WAIT_FOR_WORKER_MS)))]);
       clearTimeout(timer);

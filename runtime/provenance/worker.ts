@@ -141,6 +141,9 @@ port.on("message", (m: ToWorker) => {
       flush();
       port.postMessage({ type: "gc", removed: db.gc() } satisfies FromWorker);
       break;
+    case "pause":
+      Atomics.wait(m.flag, 0, 0);
+      break;
     case "close":
       closed = true;
       clearInterval(gcTimer);

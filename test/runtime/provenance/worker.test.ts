@@ -1,16 +1,18 @@
 // The provenance worker thread (runtime/provenance/worker.ts): records made off the event loop are
 // there for every job however many finish at once, shutdown stores what is queued, records lost
-// to a crash come back at the next start, the event loop takes over if the worker dies, and the
+// to a crash come back at the next start, a request finding the worker busy gets its record from
+// the event loop after 2 s, the event loop takes over if the worker dies, and the
 // bundled server (dist layout) finds and runs the worker. Real server, real SQLite, real HTTP.
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { createServer } from "../../../runtime/server.js";
 import { REBUILT_NOTE } from "../../../runtime/provenance/record.js";
-import { createJob, http } from "../helpers.js";
+import { createJob, http, waitFinal } from "../helpers.js";
 import { freePort } from "../../harness/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -137,6 +139,47 @@ describe("provenance worker", { timeout: 240_000 }, () => {
     const stored = storedRecords(data);
     expect(ids.filter((id) => !stored.has(id))).toEqual([]);
     for (const id of missing) expect(stored.get(id)!.notes).toContain(REBUILT_NOTE);
+  });
+
+  it("a GET that finds the worker busy waits 2 s, then the event loop makes the record: stored, correct, as the worker's", async () => {
+    const data = join(tmp, "busy");
+    const { app, url } = await serve(data);
+    const prov = app.uws.provenance!;
+    const recorder = (prov as unknown as { recorder: { pause(): () => void } }).recorder;
+    let resume: (() => void) | undefined;
+    try {
+      await prov.scanned();
+      // Held before the job ends (the recorder's pause: the thread blocks as a busy one would).
+      resume = recorder.pause();
+      const job = await createJob(url, "hello", { name: "busy", PHASE: "RUN" });
+      await waitFinal(job);
+      const id = job.split("/").pop()!;
+      expect(prov.db.get(id)).toBeUndefined();
+      const t = performance.now();
+      const first = await http("GET", `${job}/provenance`);
+      const waited = performance.now() - t;
+      expect(first.status).toBe(200);
+      expect(waited).toBeGreaterThanOrEqual(1900);
+      expect(waited).toBeLessThan(15_000);
+      // Stored while the worker is still held: the event loop made and stored it.
+      const stored = JSON.parse(prov.db.get(id)!);
+      expect(stored.complete).toBe(true);
+      expect(stored.notes).toEqual([]);
+      expect(stored.job.phase).toBe("COMPLETED");
+      const file = readFileSync(join(app.uws.service.jobDir(id), "greeting.txt"));
+      expect(stored.generated).toEqual([expect.objectContaining({ id: "greeting", size: file.length, sha256: createHash("sha256").update(file).digest("hex") })]);
+      const act = JSON.parse(first.body).activity[`uws:hello/${id}`];
+      expect(act["uwsx:phase"]).toBe("COMPLETED");
+      // Released: the worker makes its own record of the job (gc goes through its queue after it);
+      // the document served then is the same.
+      resume();
+      resume = undefined;
+      await prov.gc();
+      expect((await http("GET", `${job}/provenance`)).body).toBe(first.body);
+    } finally {
+      resume?.();
+      await app.close();
+    }
   });
 
   it("if the worker dies, jobs it held and later ones are recorded on the event loop", async () => {
