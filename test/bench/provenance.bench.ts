@@ -10,7 +10,9 @@
 //    The machine is shared and the bench saturates both cores: rates move with everyone else's
 //    load, and the worker's CPU shows as lost rate only when the cores are full. CPU per operation
 //    moves far less with load: it is the figure to trust on a busy machine.
-//    UWS_MAIN=path/to/runtime/main.ts benchmarks another copy (a worktree of an older commit).
+//    UWS_MAIN=path/to/runtime/main.ts benchmarks another copy; UWS_MAIN_BEFORE=… (a worktree of
+//    an older commit) adds a third server per round, that copy with provenance on, so before and
+//    after are measured in the same minutes.
 // 2. In process: the main thread's CPU time for JobService to finish a COMPLETED hello job, without
 //    and with the provenance hook, then per job what storing the records costs the main thread and
 //    the other threads (the provenance worker: capture, hashes, JSON, SQLite).
@@ -23,6 +25,13 @@ import { createServer } from "../../runtime/server.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const MAIN = process.env.UWS_MAIN ? resolve(process.env.UWS_MAIN) : join(ROOT, "runtime/main.ts");
+const BEFORE = process.env.UWS_MAIN_BEFORE ? resolve(process.env.UWS_MAIN_BEFORE) : undefined;
+/** Each round runs these servers in turn. */
+const MODES = [
+  { name: "off", main: MAIN, provenance: false },
+  ...(BEFORE ? [{ name: "on (before)", main: BEFORE, provenance: true }] : []),
+  { name: "on", main: MAIN, provenance: true },
+];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const load = () => `load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`;
 
@@ -116,10 +125,10 @@ async function measured(pid: number, n: number, fn: () => Promise<number>): Prom
   return { rate, main: (c1.main - c0.main) / n, worker: (c1.worker - c0.worker) / n, all: (c1.all - c0.all) / n };
 }
 
-async function endToEnd(provenance: boolean): Promise<Figures> {
+async function endToEnd(main: string, provenance: boolean): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), "prov-bench-"));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(process.execPath, [join(ROOT, "scripts/run-ts.mjs"), MAIN, "--port", String(port), "--data", join(dir, "data"), "--auth", "none", "--log-level", "error", "--concurrency", "8"], {
+  const server = spawn(process.execPath, [join(ROOT, "scripts/run-ts.mjs"), main, "--port", String(port), "--data", join(dir, "data"), "--auth", "none", "--log-level", "error", "--concurrency", "8"], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, UWS_PROVENANCE: provenance ? "on" : "off" },
   });
@@ -254,32 +263,36 @@ async function main() {
   if (process.argv.includes("--in-process")) return void (await reportInProcess(), agent.destroy());
   const ri = process.argv.indexOf("--rounds");
   const rounds = ri > 0 ? Number(process.argv[ri + 1]) : 3;
-  console.log(`server: ${MAIN}`);
-  const all = { off: [] as Figures[], on: [] as Figures[] };
+  console.log(`server: ${MAIN}${BEFORE ? `; before: ${BEFORE}` : ""}`);
+  const all = new Map<string, Figures[]>(MODES.map((m) => [m.name, []]));
   for (let round = 0; round < rounds; round++)
-    for (const mode of ["off", "on"] as const) {
+    for (const mode of MODES) {
       const before = load();
-      const f = await endToEnd(mode === "on");
-      all[mode].push(f);
-      console.log(`round ${round + 1}, provenance ${mode} (${before} → ${load()}):`);
+      const f = await endToEnd(mode.main, mode.provenance);
+      all.get(mode.name)!.push(f);
+      console.log(`round ${round + 1}, provenance ${mode.name} (${before} → ${load()}):`);
       for (const op of OPS) {
         const o = f[op];
         console.log(`  ${op.padEnd(24)} ${o.rate.toFixed(op.startsWith("hello") ? 1 : 0).padStart(6)}/s   server CPU per op: main ${o.main.toFixed(0).padStart(4)} µs, worker ${o.worker.toFixed(0).padStart(3)} µs, all threads ${o.all.toFixed(0).padStart(4)} µs`);
       }
     }
-  console.log(`\n${rounds} rounds each (${load()}). Cost = change with provenance on. Server CPU per operation is the figure to trust on a shared machine (rates move with others' load; the worker's CPU costs rate only when both cores are full, as here). Goal ≤ 5 %.`);
+  console.log(`\n${rounds} rounds each (${load()}). Cost = change from provenance off. Server CPU per operation is the figure to trust on a shared machine (rates move with others' load; the worker's CPU costs rate only when both cores are full, as here). Goal ≤ 5 %.`);
   const row = (label: string, pick: (o: Op) => number, better: "max" | "min", digits = 0) => {
+    const best = (xs: number[]) => (better === "max" ? Math.max(...xs) : Math.min(...xs));
     for (const op of OPS) {
-      const off = all.off.map((f) => pick(f[op]));
-      const on = all.on.map((f) => pick(f[op]));
-      const best = (xs: number[]) => (better === "max" ? Math.max(...xs) : Math.min(...xs));
-      const [bOff, bOn, mOff, mOn] = [best(off), best(on), median(off), median(on)];
-      console.log(`  ${label.padEnd(22)} ${op.padEnd(24)} best off ${bOff.toFixed(digits).padStart(6)} on ${bOn.toFixed(digits).padStart(6)} ${pctMore(bOn, bOff).padStart(8)}   median off ${mOff.toFixed(digits).padStart(6)} on ${mOn.toFixed(digits).padStart(6)} ${pctMore(mOn, mOff).padStart(8)}`);
+      const of = (m: string) => all.get(m)!.map((f) => pick(f[op]));
+      const [bOff, mOff] = [best(of("off")), median(of("off"))];
+      const cells = MODES.slice(1).map((m) => {
+        const [b, md] = [best(of(m.name)), median(of(m.name))];
+        return `${m.name} ${b.toFixed(digits).padStart(6)} ${pctMore(b, bOff).padStart(8)} | ${md.toFixed(digits).padStart(6)} ${pctMore(md, mOff).padStart(8)}`;
+      });
+      console.log(`  ${label.padEnd(20)} ${op.padEnd(24)} best | median: off ${bOff.toFixed(digits).padStart(6)} | ${mOff.toFixed(digits).padStart(6)};  ${cells.join(";  ")}`);
     }
   };
   row("rate /s", (o) => o.rate, "max", 1);
   row("CPU µs, main thread", (o) => o.main, "min");
   row("CPU µs, all threads", (o) => o.all, "min");
+  if (process.argv.includes("--no-in-process")) return void agent.destroy();
   await reportInProcess();
   agent.destroy();
 }
