@@ -4,6 +4,9 @@
 // after idle (job end → its namespace gone), (3) the idle cost of a `min: 0` cluster (processes and
 // RSS of everything in its namespaces plus the agent) against a fixed 3-node cluster. Needs root.
 //   npm run bench:elastic [-- RUNS]
+// The OpenStack section (loopback cloud: resume → servers ACTIVE, suspend → deleted) is
+// test/bench/elastic-openstack.ts:
+//   npm run bench:elastic -- openstack [RUNS]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +14,12 @@ import { join } from "node:path";
 import type { Cluster } from "../../stacks/model/index.js";
 import { REPO_ROOT } from "../../scripts/package-root.js";
 import { ClusterState } from "../../scripts/state/store.js";
+
+if (process.argv[2] === "openstack") {
+  const { benchOpenStack } = await import("./elastic-openstack.js");
+  await benchOpenStack(Number(process.argv[3] ?? 3));
+  process.exit(0);
+}
 
 const runs = Number(process.argv[2] ?? 3);
 const home = mkdtempSync(join(tmpdir(), "uwsc-bench-elastic-"));
