@@ -67,7 +67,7 @@ function make(job: Job | undefined, id: string, defKey: string, rebuilt: boolean
     if (!definition) throw new Error(`no definition facts for ${defKey}`);
     const { record, tasks } = captureFinal(job, { workDir: jobDir(id), jobDir, lookupJob, definition, server: config.server }, rebuilt);
     hashAllSync(record, tasks);
-    made.push({ jobId: id, record: JSON.stringify(record), sources: sourceJobs(record), rebuilt, asked });
+    made.push({ jobId: id, record: JSON.stringify(record), sources: sourceJobs(record), rebuilt, asked, justRead: asked && !rebuilt });
   } catch (e) {
     if (asked) failed.push({ jobId: id, err: (e as Error).message });
   }

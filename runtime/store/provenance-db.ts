@@ -6,9 +6,9 @@
 // only by the provenance worker thread: a second writer on the job database would make the event
 // loop wait on its lock whenever the two write at once. The job database is attached read-only
 // (schema `jobs_db`) for the checks that need it: a record is stored only for a job that still
-// exists, and `gc` drops the rows of deleted jobs (the worker runs it at start and every few
-// minutes; the request path never serves a deleted job, so a row that outlives its job for a while
-// is invisible). With a job database in memory (no file to share), the tables live in it and a
+// exists (or, from the worker, whose row it read a moment ago), and `gc` drops the rows of deleted
+// jobs (the worker runs it at start and every few minutes; the request path never serves a
+// deleted job, so a row that outlives its job for a while is invisible). With a job database in memory (no file to share), the tables live in it and a
 // trigger deletes rows with their job. Same style as jobs-db.ts: the schema is idempotent.
 import Database from "better-sqlite3";
 import { dirname, join } from "node:path";
@@ -41,6 +41,13 @@ export interface StoredRecord {
   sources: string[];
   /** A record made after the fact: kept only if the job still has none (a live one wins). */
   rebuilt?: boolean;
+  /**
+   * Its job's row was read in the same batch, a moment ago: stored without checking that the job
+   * still exists, which would read the job database again, its page cache made cold by the event
+   * loop's writes since (a job deleted in that moment leaves a row that `gc` removes; a deleted
+   * job is never served).
+   */
+  justRead?: boolean;
 }
 
 /** provenance.sqlite beside the job database file. */
@@ -77,6 +84,8 @@ export class ProvenanceDb {
     const exists = `WHERE EXISTS (SELECT 1 FROM ${this.jobs}.jobs WHERE id = ?)`;
     this.st = {
       put: db.prepare(`INSERT OR REPLACE INTO provenance (job_id, record) SELECT ?, ? ${exists}`),
+      putRead: db.prepare(`INSERT OR REPLACE INTO provenance (job_id, record) VALUES (?, ?)`),
+      linkRead: db.prepare(`INSERT OR IGNORE INTO provenance_links (source_job, job_id) VALUES (?, ?)`),
       putMissing: db.prepare(`INSERT OR IGNORE INTO provenance (job_id, record) SELECT ?, ? ${exists}`),
       link: db.prepare(`INSERT OR IGNORE INTO provenance_links (source_job, job_id) SELECT ?, ? ${exists}`),
       get: db.prepare(`SELECT record FROM provenance WHERE job_id = ?`),
@@ -91,6 +100,11 @@ export class ProvenanceDb {
     };
     this.storeBatch = db.transaction((items: StoredRecord[]) => {
       for (const b of items) {
+        if (b.justRead && !b.rebuilt) {
+          this.st.putRead!.run(b.jobId, b.record);
+          for (const s of b.sources) this.st.linkRead!.run(s, b.jobId);
+          continue;
+        }
         (b.rebuilt ? this.st.putMissing! : this.st.put!).run(b.jobId, b.record, b.jobId);
         for (const s of b.sources) this.st.link!.run(s, b.jobId, b.jobId);
       }
