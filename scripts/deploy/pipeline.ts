@@ -89,9 +89,22 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   const readiness = await readinessGate({
     pool, head: head.ssh, slurmNodes: cluster.computes.filter((n) => n.power !== "on-demand").map((n) => n.name),
     canaryNodes: cluster.computes.map((n) => n.name), url: input.jobServerUrl, token: input.adminToken,
-    progress: p, ...(input.limits ? { limits: input.limits } : {}),
+    progress: p, ...(input.limits || canaryFloorMs(cluster) ? { limits: { ...input.limits, ...canaryLimit(cluster, input.limits?.canaryMs) } } : {}),
   });
   return { readiness, timings: [...p.timings] };
+}
+
+/**
+ * With no compute node up (elastic, min 0) the canary waits for Slurm to power one up: on a cloud
+ * that is a VM's boot and configuration, up to resumeTimeout.
+ */
+export function canaryFloorMs(cluster: Pick<Cluster, "elastic">): number {
+  return cluster.elastic && cluster.elastic.min === 0 ? (cluster.elastic.resumeTimeoutSeconds + 60) * 1000 : 0;
+}
+
+function canaryLimit(cluster: Cluster, given: number | undefined): { canaryMs?: number } {
+  const floor = canaryFloorMs(cluster);
+  return floor ? { canaryMs: Math.max(given ?? 0, floor) } : given !== undefined ? { canaryMs: given } : {};
 }
 
 type NodeStepInput = Pick<DeployInput, "cluster" | "pool" | "bundles" | "secrets" | "startServices">;

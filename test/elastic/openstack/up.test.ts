@@ -15,7 +15,7 @@ import { createdByUp, resolveCluster, SERVICE_STAGES, servicesFor, validateSpec,
 import { synthTerraform } from "../../../stacks/terraform/synth.js";
 import { agentConfigOf } from "../../../scripts/elastic/openstack/agent.js";
 import { nodeAddress, setupPlan } from "../../../scripts/elastic/openstack/configure.js";
-import { filesFor } from "../../../scripts/deploy/pipeline.js";
+import { canaryFloorMs, filesFor } from "../../../scripts/deploy/pipeline.js";
 import { systemdStart } from "../../../scripts/deploy/vm.js";
 import { renderCluster } from "../../../scripts/render/index.js";
 import { POWER_FILES } from "../../../scripts/render/views.js";
@@ -116,6 +116,18 @@ describe("what up writes to the head of an elastic openstack cluster", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("readiness of a min 0 cluster", () => {
+  it("the canary may wait for a node's power-up: resumeTimeout + 60 s (cloud default 10 m); a fixed or min 1 cluster keeps the usual limit", () => {
+    expect(canaryFloorMs(elastic(0, 2))).toBe(120_000); // resumeTimeout 60s in this spec
+    const spec = cloudSpec("el-up", { ttl: "2h" }) as Record<string, any>;
+    spec.compute = { ...spec.compute, min: 0, max: 2 };
+    delete spec.compute.count;
+    expect(canaryFloorMs(resolveCluster(validateSpec(spec)))).toBe(660_000);
+    expect(canaryFloorMs(elastic(1, 2))).toBe(0);
+    expect(canaryFloorMs(resolveCluster(validateSpec(cloudSpec("fixed"))))).toBe(0);
   });
 });
 
