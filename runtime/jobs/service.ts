@@ -42,12 +42,15 @@ export function newJobId(): string {
   return s;
 }
 
-type Waiter = (job: Job | undefined) => void;
+type Waiter = () => void;
+/** A job's change: its row now, or the row it had when `removed` (deleted). */
+export type ChangeWatcher = (job: Job, removed: boolean) => void;
 /** Start and end times an executor knows better than the moment the server learnt of them. */
 type Times = Pick<ExecUpdate, "startedAt" | "endedAt">;
 
 export class JobService {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly watchers = new Set<ChangeWatcher>();
   private readonly overrun = new Map<string, NodeJS.Timeout>();
   private sweeper?: NodeJS.Timeout;
   executor!: Executor;
@@ -181,7 +184,7 @@ export class JobService {
     this.clearOverrun(job.id);
     this.db.delete(job.id);
     rmSync(this.jobDir(job.id), { recursive: true, force: true });
-    this.notify(job.id, undefined);
+    this.notify(job.id, job);
   }
 
   /**
@@ -367,10 +370,24 @@ export class JobService {
     });
   }
 
-  private notify(jobId: string, job?: Job): void {
+  /**
+   * Every job's phase changes and removals, as they happen (the portal's event streams: a job that
+   * starts and ends between two looks at the live jobs is still seen). Returns the unsubscribe.
+   */
+  watchChanges(fn: ChangeWatcher): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  /** `removed`: the row of a job just deleted. */
+  private notify(jobId: string, removed?: Job): void {
+    if (this.watchers.size) {
+      const job = removed ?? this.db.get(jobId);
+      if (job) for (const w of [...this.watchers]) w(job, removed !== undefined);
+    }
     const set = this.waiters.get(jobId);
     if (!set) return;
-    for (const w of [...set]) w(job);
+    for (const w of [...set]) w();
   }
 
   waitingClients(): number {

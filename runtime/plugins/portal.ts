@@ -5,7 +5,6 @@
 // job phases per definition (GET /portal/events/{def}). The page drives jobs through the UWS
 // resources themselves, with the session cookie and its CSRF token.
 import { createHash } from "node:crypto";
-import { setMaxListeners } from "node:events";
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,7 +17,7 @@ import { AuthError } from "../auth/principal.js";
 import { UwsError } from "../jobs/service.js";
 import type { Portal } from "../portal/index.js";
 import { buildFirstPage } from "../portal/page.js";
-import type { Phase } from "../store/jobs-db.js";
+import type { Job, Phase } from "../store/jobs-db.js";
 import { one, parseNonNegInt, parsePhase, readQuery } from "../uws/input.js";
 import { definitionOf, inputLimits, loadJob } from "./context.js";
 import { definitionsDoc } from "./definitions.js";
@@ -244,9 +243,9 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
       return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(text);
     });
 
-    // Phases of the caller's jobs of one definition: the live ones at connect, then every change.
-    // Changes arrive through the service's WAIT wake-ups (at most 200 jobs watched that way) and a
-    // once-a-second look at the live jobs (indexed), which also finds jobs created elsewhere.
+    // Phases of the caller's jobs of one definition: the live ones at connect, then every change
+    // as it happens (the service's change watchers), and a once-a-second look at the live jobs
+    // (indexed) for jobs created elsewhere, which no change announces while they are PENDING.
     scope.get("/portal/events/:def", async (req, reply) => {
       const def = definitionOf(app, req);
       const p = req.principal;
@@ -255,54 +254,33 @@ export async function portalPlugin(app: FastifyInstance, opts: { portal: Portal 
       const res = reply.raw;
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no", connection: "keep-alive" });
       res.write("retry: 3000\n\n");
+      /** Live jobs the stream has reported, with the phase it reported. */
       const known = new Map<string, Phase>();
-      const gone = new AbortController();
-      setMaxListeners(0, gone.signal); // one listener per watched job
-      let closed = false;
-      let scheduled = false;
       // With its creation time and runId: the page tells a new job from one beyond its loaded page.
       const send = (id: string, phase: Phase | null, created?: number, runId?: string | null) =>
         res.write(`data: ${JSON.stringify({ id, phase, ...(created === undefined ? {} : { creationTime: new Date(created).toISOString(), runId }) })}\n\n`);
-      const watching = new Set<string>();
-      const scan = () => {
-        scheduled = false;
-        if (closed) return;
-        const rows = service.db.list({ definition: def.name, owner, phases: LIVE });
-        const live = new Set<string>();
-        for (const r of rows) {
-          live.add(r.id);
-          if (known.get(r.id) !== r.phase) {
-            known.set(r.id, r.phase);
-            send(r.id, r.phase, r.created, r.runId);
-          }
-        }
-        for (const id of [...known.keys()]) {
-          if (live.has(id)) continue;
-          known.delete(id);
-          const j = service.db.get(id);
-          send(id, j?.phase ?? null, j?.created, j?.runId);
-        }
-        for (const id of live) {
-          if (watching.size >= 200) break;
-          if (watching.has(id)) continue;
-          watching.add(id);
-          void service.waitForChange(id, 600_000, gone.signal).then(() => {
-            watching.delete(id);
-            if (!scheduled) {
-              scheduled = true;
-              setImmediate(scan);
-            }
-          });
-        }
+      const report = (j: Pick<Job, "id" | "phase" | "created" | "runId">) => {
+        if (known.get(j.id) === j.phase) return;
+        if (LIVE.includes(j.phase)) known.set(j.id, j.phase);
+        else known.delete(j.id);
+        send(j.id, j.phase, j.created, j.runId);
       };
+      const scan = () => {
+        for (const r of service.db.list({ definition: def.name, owner, phases: LIVE })) report(r);
+      };
+      const unwatch = service.watchChanges((j, removed) => {
+        if (j.definition !== def.name || (owner !== undefined && j.owner !== owner)) return;
+        if (!removed) return report(j);
+        known.delete(j.id);
+        send(j.id, null, j.created, j.runId);
+      });
       scan();
       const tick = setInterval(scan, 1000);
       const ping = setInterval(() => res.write(": keep-alive\n\n"), 15000);
       res.on("close", () => {
-        closed = true;
+        unwatch();
         clearInterval(tick);
         clearInterval(ping);
-        gone.abort();
       });
     });
   });

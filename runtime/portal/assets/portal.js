@@ -409,14 +409,30 @@ async function jobList(d, box) {
       h("button", { type: "button", class: "danger", onclick: () => act("DELETE"), "aria-label": `Delete ${j.id}` }, "Delete"),
     );
   };
+  // Which buttons a phase offers: a row whose phase changes keeps its buttons (the same elements)
+  // when the set is the same, so a click landing while the row updates is not lost.
+  const buttonSet = (phase) => `${phase === "PENDING" || phase === "HELD" ? "R" : ""}${LIVE.includes(phase) ? "A" : ""}`;
   const row = (j) => {
     const tr = h("tr", { "data-job": j.id }, h("th", { scope: "row" }, h("a", { href: jobHash(d.name, j.id) }, j.id), j.runId ? h("span", { class: "runid" }, ` ${j.runId}`) : ""), h("td", {}, phaseBadge(j.phase)), h("td", {}, when(j.creationTime)), actions(j));
-    rows.set(j.id, tr);
+    rows.set(j.id, { tr, phase: j.phase });
     return tr;
   };
+  /** The row of `j`, the one already shown when there is one (its phase cell and buttons updated). */
+  const rowOf = (j) => {
+    const r = rows.get(j.id);
+    if (!r) return row(j);
+    if (r.phase !== j.phase) {
+      r.tr.cells[1].replaceChildren(phaseBadge(j.phase));
+      if (buttonSet(r.phase) !== buttonSet(j.phase)) r.tr.cells[3].replaceWith(actions(j));
+      r.phase = j.phase;
+    }
+    return r.tr;
+  };
   const render = () => {
-    rows.clear();
-    tbody.replaceChildren(...jobs.slice(0, shown).map(row));
+    const trs = jobs.slice(0, shown).map(rowOf);
+    const keep = new Set(jobs.slice(0, shown).map((j) => j.id));
+    for (const id of [...rows.keys()]) if (!keep.has(id)) rows.delete(id);
+    tbody.replaceChildren(...trs);
     count.textContent = `${total} job${total === 1 ? "" : "s"}`;
     const rest = total - Math.min(shown, jobs.length);
     more.hidden = rest <= 0;
@@ -446,8 +462,11 @@ async function jobList(d, box) {
   // Live: a phase change of a listed job, a new job (at the top, when it belongs to the filter), a
   // job gone. Jobs beyond the loaded page are counted but not shown; the stream also reports those
   // (every live job at connect), and they stay where they are.
-  const update = ({ id, phase, runId, creationTime }) => {
+  // `added` (the form's own job): only adds a job not listed yet. Its phase was read before some
+  // changes the stream may already have reported, so it never overrides a listed job's phase.
+  const update = ({ id, phase, runId, creationTime }, added = false) => {
     let j = byId.get(id);
+    if (j && added) return;
     if (!j) {
       if (phase === null || (phaseSel.value && phaseSel.value !== phase)) return;
       // Older than the newest listed while some are not loaded: one of those, already counted.
@@ -467,12 +486,18 @@ async function jobList(d, box) {
     }
     if (j.phase === phase) return;
     j.phase = phase;
-    const tr = rows.get(id);
-    if (tr) tr.replaceWith(row(j));
+    if (rows.has(id)) rowOf(j);
   };
-  box.addEventListener("job", (e) => update(e.detail));
+  box.addEventListener("job", (e) => update(e.detail, true));
   const es = new EventSource(`/portal/events/${enc(d.name)}`);
   es.onmessage = (e) => update(JSON.parse(e.data));
+  // The stream reports live jobs at connect, not the changes it missed while reconnecting (a job
+  // that ended meanwhile): after a reconnect the list is read again.
+  let connected = false;
+  es.onopen = () => {
+    if (connected) reload();
+    connected = true;
+  };
   teardown.push(() => es.close());
 }
 

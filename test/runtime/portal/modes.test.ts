@@ -2,7 +2,9 @@
 // with the server's message, the right one becomes a session, not kept as such), and `none` (a
 // development banner on every page, no login).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get as httpGet, type ClientRequest } from "node:http";
 import type { Browser } from "playwright-core";
+import { waitFor } from "../../harness/wait.js";
 import { context, launch, serve, shot, type Served } from "./harness.js";
 
 describe("portal auth modes in Chromium", { timeout: 120_000 }, () => {
@@ -54,6 +56,49 @@ describe("portal auth modes in Chromium", { timeout: 120_000 }, () => {
       expect(form.status).toBe(400);
       expect(form.headers.get("set-cookie")).toBeNull();
     } finally {
+      await s.stop();
+    }
+  });
+
+  it("the event stream reports every change of the caller's jobs as it happens: a job that ends before any look at the live jobs, a deletion; never another owner's job", async () => {
+    const s = await serve({ auth: "tokens", tokens: ["carol-token=carol", "dave-token=dave"] });
+    const events: Array<{ id: string; phase: string | null }> = [];
+    let stream: ClientRequest | undefined;
+    try {
+      const login = await fetch(`${s.url}/portal/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: "carol-token" }) });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      let buf = "";
+      await new Promise<void>((resolve, reject) => {
+        stream = httpGet(`${s.url}/portal/events/sleep`, { headers: { cookie } }, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            buf += c;
+            for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+              const m = /^data: (.*)$/m.exec(buf.slice(0, i));
+              if (m) events.push(JSON.parse(m[1]!));
+              buf = buf.slice(i + 2);
+            }
+          });
+          resolve();
+        });
+        stream.on("error", reject);
+      });
+      const api = async (token: string, method: string, path: string, body?: string) => {
+        const r = await fetch(`${s.url}${path}`, { method, redirect: "manual", headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}) }, body });
+        return r.headers.get("location")?.split("/").pop() ?? String(r.status);
+      };
+      // Created PENDING and aborted in the same moment: no look at the live jobs can have seen it.
+      const other = await api("dave-token", "POST", "/uws/sleep", "seconds=60");
+      await api("dave-token", "POST", `/uws/sleep/${other}/phase`, "PHASE=ABORT");
+      const mine = await api("carol-token", "POST", "/uws/sleep", "seconds=60");
+      await api("carol-token", "POST", `/uws/sleep/${mine}/phase`, "PHASE=ABORT");
+      await waitFor(() => events.some((e) => e.id === mine && e.phase === "ABORTED"), { timeoutMs: 10_000, what: `the stream reporting ${mine} ABORTED` });
+      expect(await api("carol-token", "DELETE", `/uws/sleep/${mine}`)).toBe("sleep");
+      await waitFor(() => events.some((e) => e.id === mine && e.phase === null), { timeoutMs: 10_000, what: `the stream reporting ${mine} deleted` });
+      expect(events.filter((e) => e.id === other)).toEqual([]);
+    } finally {
+      stream?.destroy();
       await s.stop();
     }
   });

@@ -260,6 +260,55 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     expect(status).toBe(404);
   });
 
+  it("a click on Abort that lands while its row changes phase is not lost (QUEUED → EXECUTING under the pointer)", async () => {
+    const service = s.app.uws.service;
+    await page.goto(`${s.url}/#/apps/sleep`);
+    await page.waitForSelector("#p-seconds");
+    // Two running jobs fill the local executor's two slots, so the third waits QUEUED.
+    const started = await page.evaluate(async () => {
+      const sess: any = await (await fetch("/portal/session")).json();
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch("/uws/sleep", { method: "POST", headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded", "x-csrf-token": sess.csrf }, body: "seconds=60&PHASE=RUN" });
+        ids.push(((await r.json()) as { jobId: string }).jobId);
+      }
+      return ids;
+    });
+    for (const id of started) await page.waitForSelector(`tr[data-job="${id}"] .phase-executing`, { timeout: 20000 });
+    await page.fill("#p-seconds", "60");
+    await page.click("#run");
+    await page.waitForSelector("#form-status a");
+    const id = (await page.textContent("#form-status a"))!;
+    const row = `tr[data-job="${id}"]`;
+    await page.waitForSelector(`${row} .phase-queued`, { timeout: 20000 });
+    // The press begins on QUEUED; a slot frees, the job starts and its row changes; then the release.
+    const box = (await page.locator(`${row} button:text("Abort")`).boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await service.abort(service.db.get(started[0]!)!);
+    await page.waitForSelector(`${row} .phase-executing`, { timeout: 20000 });
+    await page.mouse.up();
+    await page.waitForSelector(`${row} .phase-aborted`, { timeout: 20000 });
+    await service.abort(service.db.get(started[1]!)!);
+  });
+
+  it("a job that ends while the event stream reconnects shows its final phase once the stream is back", async () => {
+    const service = s.app.uws.service;
+    await page.goto(`${s.url}/#/apps/sleep`);
+    await page.waitForSelector("#p-seconds");
+    await page.fill("#p-seconds", "60");
+    await page.click("#run");
+    await page.waitForSelector("#form-status a");
+    const id = (await page.textContent("#form-status a"))!;
+    const row = `tr[data-job="${id}"]`;
+    await page.waitForSelector(`${row} .phase-executing`, { timeout: 20000 });
+    // Every connection dropped (a proxy restart, a network blip); the job ends before the page's
+    // EventSource reconnects (the stream asks for 3 s), so no event of the stream carries its end.
+    s.app.server.closeAllConnections();
+    await service.abort(service.db.get(id)!);
+    await page.waitForSelector(`${row} .phase-aborted`, { timeout: 20000 });
+  });
+
   it("another user's job is not visible: not in the list, its page refused", async () => {
     const bob = await context(browser);
     const bp = await bob.newPage();
