@@ -55,11 +55,11 @@ export class JobService {
   private sweeper?: NodeJS.Timeout;
   executor!: Executor;
   /**
-   * Called synchronously when a job reaches a final phase, before the phase and `results` are
-   * stored; a hook may add result entries (the provenance plugin adds `provenance`). A hook that
-   * throws never keeps the job from finishing.
+   * Called synchronously when a job reaches a final phase, before the phase, times and `results`
+   * are stored (`job` is the row before; with `final` and `results` it is the row after); a hook
+   * may add result entries. A hook that throws never keeps the job from finishing.
    */
-  readonly finalHooks: Array<(job: Job, final: { phase: Phase; ended: number; error: string | null }, results: ResultRef[]) => void> = [];
+  readonly finalHooks: Array<(job: Job, final: { phase: Phase; started: number | null; ended: number; error: string | null }, results: ResultRef[]) => void> = [];
   /**
    * Entries listed among a job's results when they are served but never stored in its row (the
    * provenance plugin lists `provenance` for every final job): the row a finished job writes, and
@@ -269,7 +269,7 @@ export class JobService {
     const ended = times.endedAt !== undefined ? Math.max(times.endedAt, started ?? job.created) : Date.now();
     for (const hook of this.finalHooks) {
       try {
-        hook(job, { phase, ended, error: phase === "ERROR" ? message : null }, results);
+        hook(job, { phase, started, ended, error: phase === "ERROR" ? message : null }, results);
       } catch (e) {
         this.opts.log?.("final-phase hook failed", { jobId, err: (e as Error).message });
       }

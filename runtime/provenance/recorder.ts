@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { Job } from "../store/jobs-db.js";
 import type { DefinitionFacts, JobRecord } from "./record.js";
 
 export interface FailedRecord {
@@ -30,11 +31,11 @@ export interface WorkerConfig {
 export type ToWorker =
   | { type: "defs"; defs: Array<{ key: string; facts: DefinitionFacts }> }
   /**
-   * Jobs to record, with their definition facts' keys; the rest is in their rows (the final phase
-   * is stored before the worker hears of a job). `rebuilt`: made after the fact (noted; stored only
-   * if the job still has no record).
+   * Jobs to record, with their definition facts' keys and, from the job service's final-phase
+   * hook, their final rows (else the worker reads them). `rebuilt`: made after the fact (noted;
+   * stored only if the job still has no record).
    */
-  | { type: "jobs"; ids: string[]; defKeys: string[]; rebuilt: boolean }
+  | { type: "jobs"; ids: string[]; defKeys: string[]; rows?: Job[]; rebuilt: boolean }
   /** Rebuild the records of final jobs that have none (by definition name → defKey). */
   | { type: "scan"; byName: Record<string, string> }
   /** Store what is queued, then remove the records of deleted jobs. */
@@ -84,6 +85,7 @@ export class ProvenanceRecorder {
   private readonly worker: Worker;
   private outIds: string[] = [];
   private outKeys: string[] = [];
+  private outRows: Job[] = [];
   private sendTimer: NodeJS.Timeout | undefined;
   private readonly sentDefs = new Set<string>();
   private closing: Promise<void> | undefined;
@@ -132,9 +134,10 @@ export class ProvenanceRecorder {
    * message wakes the worker, which on a busy machine takes the CPU from the event loop; and the
    * worker stores a message's records in one transaction.
    */
-  submit(id: string, defKey: string): void {
-    this.outIds.push(id);
+  submit(row: Job, defKey: string): void {
+    this.outIds.push(row.id);
     this.outKeys.push(defKey);
+    this.outRows.push(row);
     if (this.outIds.length === 1) this.sendTimer = setTimeout(() => this.send(), SEND_EVERY_MS);
   }
 
@@ -143,10 +146,12 @@ export class ProvenanceRecorder {
     clearTimeout(this.sendTimer);
     const ids = this.outIds;
     const defKeys = this.outKeys;
+    const rows = this.outRows;
     if (!ids.length || this.dead) return;
     this.outIds = [];
     this.outKeys = [];
-    this.post(ids, defKeys, false);
+    this.outRows = [];
+    this.post(ids, defKeys, false, rows);
   }
 
   /** A record to make now for a final job that has none (noted as made after the fact). */
@@ -154,11 +159,11 @@ export class ProvenanceRecorder {
     this.post([id], [defKey], true);
   }
 
-  private post(ids: string[], defKeys: string[], rebuilt: boolean): void {
+  private post(ids: string[], defKeys: string[], rebuilt: boolean, rows?: Job[]): void {
     this.sendDefs(defKeys);
     if (this.outstanding === 0) this.worker.ref();
     this.outstanding += ids.length;
-    this.worker.postMessage({ type: "jobs", ids, defKeys, rebuilt } satisfies ToWorker);
+    this.worker.postMessage({ type: "jobs", ids, defKeys, rows, rebuilt } satisfies ToWorker);
   }
 
   scan(byName: Record<string, string>): void {

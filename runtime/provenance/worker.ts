@@ -1,5 +1,5 @@
-// The provenance worker thread (started by recorder.ts): for each job that reached a final phase it
-// takes the record (stat calls, the step log), hashes the files with blocking reads (this thread
+// The provenance worker thread (started by recorder.ts): for each job that reached a final phase
+// (its final row comes with it) it takes the record (stat calls, the step log), hashes the files with blocking reads (this thread
 // has nothing else to do), serializes it and stores it in provenance.sqlite (store/provenance-db.ts),
 // one transaction per batch; the main thread gets back only which jobs are done. It also runs the
 // start-up scan, which rebuilds the record of every final job that has none (the server stopped
@@ -44,8 +44,9 @@ const defs = new Map<string, DefinitionFacts>();
 const jobDir = (id: string) => join(config.workDir, id);
 const lookupJob = (id: string): Job | undefined => jobsDb.get(id);
 /**
- * A batch's rows in one read transaction: the event loop writes the job database all the time, and
- * each read transaction after a write starts with a cold page cache.
+ * Rows of jobs sent without them (records rebuilt on request), a batch in one read transaction:
+ * the event loop writes the job database all the time, and each read transaction after a write
+ * starts with a cold page cache. Jobs finishing live come with their final rows.
  */
 const readJobs = jobsDb.db.transaction((ids: string[]) => ids.map(lookupJob));
 
@@ -125,7 +126,7 @@ port.on("message", (m: ToWorker) => {
       for (const d of m.defs) defs.set(d.key, d.facts);
       break;
     case "jobs":
-      readJobs(m.ids).forEach((job, i) => {
+      (m.rows ?? readJobs(m.ids)).forEach((job, i) => {
         const id = m.ids[i]!;
         if (!m.rebuilt) live?.add(id);
         make(job, id, m.defKeys[i]!, m.rebuilt, true);

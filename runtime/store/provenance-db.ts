@@ -6,7 +6,7 @@
 // only by the provenance worker thread: a second writer on the job database would make the event
 // loop wait on its lock whenever the two write at once. The job database is attached read-only
 // (schema `jobs_db`) for the checks that need it: a record is stored only for a job that still
-// exists (or, from the worker, whose row it read a moment ago), and `gc` drops the rows of deleted
+// exists (or, from the worker, whose row it had a moment ago), and `gc` drops the rows of deleted
 // jobs (the worker runs it at start and every few minutes; the request path never serves a
 // deleted job, so a row that outlives its job for a while is invisible). With a job database in memory (no file to share), the tables live in it and a
 // trigger deletes rows with their job. Same style as jobs-db.ts: the schema is idempotent.
@@ -42,10 +42,10 @@ export interface StoredRecord {
   /** A record made after the fact: kept only if the job still has none (a live one wins). */
   rebuilt?: boolean;
   /**
-   * Its job's row was read in the same batch, a moment ago: stored without checking that the job
-   * still exists, which would read the job database again, its page cache made cold by the event
-   * loop's writes since (a job deleted in that moment leaves a row that `gc` removes; a deleted
-   * job is never served).
+   * Its job's final row was read in the same batch or sent by the event loop, a moment ago: stored
+   * without checking that the job still exists, which would read the job database, its page cache
+   * made cold by the event loop's writes (a job deleted in that moment leaves a row that `gc`
+   * removes; a deleted job is never served).
    */
   justRead?: boolean;
 }
