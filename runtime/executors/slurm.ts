@@ -282,8 +282,9 @@ export class SlurmExecutor implements Executor {
   }
 
   /**
-   * A watch on the work dir for .uws-exit, which the batch script creates as the command ends; undefined where events would miss the nodes' writes or the kernel refuses a watch (the
-   * inotify limit): the job then calls back.
+   * A watch on the work dir for .uws-exit, which the batch script creates as the command ends;
+   * undefined where events would miss the nodes' writes or the kernel refuses a watch (the inotify
+   * limit): the job then calls back.
    */
   private watchExit(jobId: string, workDir: string): FSWatcher | undefined {
     if (this.opts.watchWorkDirs === false || !eventsSeeRemoteWrites(workDir)) return undefined;

@@ -366,13 +366,14 @@ async function jobStarts() {
  * and polled with scontrol every 20 ms, against the same job through UWS (POST PHASE=RUN, then WAIT
  * until final), alternating, RUNS each (BENCH_SLURM_RUNS, 30). Skipped when Slurm's daemons are not
  * installed.
- * slurmctld starts pending batch jobs in its background pass, about once a second (not at submit),
- * so a turnaround includes a wait of 0–1 s that depends only on when in that cycle the job was
- * submitted. Back-to-back runs lock onto the cycle: each run's start phase is set by the previous
- * run's end, which gave one side a systematically longer wait (measured: 630–710 ms for UWS vs
- * 440–530 ms raw, the same jobs). Each run therefore starts after a random pause of 0–1.1 s, which
- * makes the wait uniform for both; the figure is the ratio of means, printed beside each side's
- * scheduling wait (slurmctld's log: submit RPC → allocate) and the ratio without it.
+ * slurmctld starts pending batch jobs in its background pass, about once a second (1.0–1.2 s under
+ * load; not at submit), so a turnaround includes a wait of 0–1.2 s that depends only on when in
+ * that cycle the job reached slurmctld. Back-to-back, each run's phase in the cycle is set by the
+ * previous run's end (first traced runs: a median wait of 630–710 ms for UWS jobs against
+ * 440–530 ms for raw ones). Each run therefore starts after a random pause of 0–1.1 s; the figure
+ * is the ratio of means, printed beside each side's scheduling wait (slurmctld's log: submit RPC →
+ * allocate, ~±60 ms of noise per side over 30 runs) and the ratio without that wait, which compares
+ * only what the two clients do.
  * BENCH_SLURM_TRACE=1 adds the decomposition: the executor's trace (UWS_SLURM_TRACE: each Slurm
  * command it spawns, the job's callback, the update reported), slurmctld's and slurmd's own log
  * lines (millisecond timestamps) and the job's exit-status file, as median offsets from the start.

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm.js";
 import { jobSecret } from "../../../runtime/auth/callback.js";
 import { createServer } from "../../../runtime/server.js";
-import { SlurmExecutor } from "../../../runtime/executors/slurm.js";
+import { eventsSeeRemoteWrites, SlurmExecutor } from "../../../runtime/executors/slurm.js";
 import { ScontrolSession } from "../../../runtime/executors/scontrol-session.js";
 import { createJob, http, phaseOf, startServer, waitFinal, type Running } from "../helpers.js";
 
@@ -137,6 +137,13 @@ describe("slurm executor: a job's end learnt as it happens", () => {
     } finally {
       rmSync(first.dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("which work dirs are watched", () => {
+  it("a local file system is (its events see every write); a path whose file system cannot be told is not", () => {
+    expect(eventsSeeRemoteWrites(slurm.dir)).toBe(true);
+    expect(eventsSeeRemoteWrites(join(slurm.dir, "no-such-dir"))).toBe(false);
   });
 });
 
