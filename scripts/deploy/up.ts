@@ -9,6 +9,9 @@ import { SshPool } from "../ssh/index.js";
 import { MODEL_FILE } from "../state/load.js";
 import type { Target, TargetContext } from "../targets/target.js";
 import { ensureJobServerBundle } from "./bundle.js";
+import { remoteSlurmVersion } from "../elastic/version.js";
+import type { Progress } from "../progress/index.js";
+import type { SshHost } from "../ssh/index.js";
 import { deploy, type DeployResult } from "./pipeline.js";
 
 export interface UpResult extends DeployResult {
@@ -34,7 +37,11 @@ export async function upCluster(target: Target, ctx: TargetContext): Promise<UpR
   const doors: { close(): Promise<void> }[] = [];
   try {
     await m.prepare?.(pool, p);
-    const bundles = renderCluster(cluster, { addresses: m.addresses, ...(m.headPublicIp ? { headPublicIp: m.headPublicIp } : {}), ...(m.slurmVersion ? { slurmVersion: m.slurmVersion } : {}) });
+    // Power-saving settings differ between Slurm releases: an elastic cluster's are those of the
+    // Slurm the head runs, asked once its packages are in (every target alike).
+    const head = m.nodes.find((n) => n.node.role === "head");
+    const slurmVersion = cluster.elastic && head ? await headSlurmVersion(pool, head.ssh, p) : undefined;
+    const bundles = renderCluster(cluster, { addresses: m.addresses, ...(m.headPublicIp ? { headPublicIp: m.headPublicIp } : {}), ...(slurmVersion ? { slurmVersion } : {}) });
     const door = await m.jobServer(pool);
     doors.push(door);
     const adminToken = secrets.get("jobserver.admin-token")!.toString("utf8").trim();
@@ -48,10 +55,16 @@ export async function upCluster(target: Target, ctx: TargetContext): Promise<UpR
     return {
       ...result, url: m.url, adminTokenFile: state.path("secrets/jobserver.admin-token"),
       nodes: m.nodes.map((n) => ({ name: n.node.name, role: n.node.role, address: n.ssh.host })),
-      totalMs: Math.round(performance.now() - t0), summary: m.summary ?? {},
+      totalMs: Math.round(performance.now() - t0), summary: { ...m.summary, ...(cluster.elastic ? { slurmVersion: slurmVersion ?? null } : {}) },
     };
   } finally {
     for (const d of doors) await d.close();
     pool.close();
   }
+}
+
+async function headSlurmVersion(pool: SshPool, head: SshHost, p: Progress): Promise<string | undefined> {
+  const v = await remoteSlurmVersion(pool, head);
+  p.info(v ? `Slurm ${v} on the head: power-saving settings for it` : "the head's Slurm version is unknown (slurmctld -V failed): power-saving settings for the oldest supported release, 22.05");
+  return v;
 }

@@ -52,8 +52,6 @@ export interface Machines extends Door {
   /** Addresses the templates render with: private address by node name, the head's public address. */
   addresses: Record<string, string>;
   headPublicIp?: string;
-  /** The Slurm version on the head (`22.05.8`) when the target knows it: version-specific slurm.conf settings follow it. */
-  slurmVersion?: string;
   /** The job server URL users reach. */
   url: string;
   /** Steps a booted machine needs before its configuration is pushed (cloud-init, job server install). */

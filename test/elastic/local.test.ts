@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { Cluster } from "../../stacks/model/index.js";
 import { ClusterState } from "../../scripts/state/store.js";
+import { hostSlurmVersion } from "../../scripts/elastic/version.js";
 import { cli } from "../harness/cli.js";
 import { leftovers, namespaceIds, NOTHING } from "../harness/leftovers.js";
 import { waitFor } from "../harness/wait.js";
@@ -54,6 +55,8 @@ describe("elastic local cluster (min 0, max 3, idle 5s)", () => {
     const steps = up.run.json.filter((e) => e.event === "step" && e.status === "ok").map((e) => String(e.step));
     expect(steps.some((s) => s.startsWith("Starting the power agent"))).toBe(true);
     expect(steps.some((s) => /^Preparing 1 nodes/.test(s))).toBe(true); // the head only
+    // The power settings follow the Slurm the head runs, asked over SSH as on every target.
+    expect(up.final.slurmVersion).toBe(hostSlurmVersion());
     const canaryNode = (up.final.canary as { node: string }).node;
     expect(up.cluster.computes.map((n) => n.name)).toContain(canaryNode);
     await waitFor(async () => computeNetns(up.cluster).length === 0 && (await statusNodes()).filter((n) => n.role === "compute").every((n) => n.power === "powered down"),

@@ -18,7 +18,6 @@ import { generateEd25519, SshPool } from "../../ssh/index.js";
 import type { ClusterState } from "../../state/store.js";
 import { systemSshArgv } from "../ssh-argv.js";
 import { startLocalAgent } from "../../elastic/local-agent.js";
-import { hostSlurmVersion } from "../../elastic/version.js";
 import { nodePowers, type NodePower } from "../../elastic/power-state.js";
 import type { Machines, NamedContext, Target, TargetContext, TargetStatus } from "../target.js";
 
@@ -92,9 +91,7 @@ async function create(ctx: TargetContext, _secrets: SecretValues): Promise<Machi
     const e = cluster.elastic;
     await p.step(`Starting the power agent on ${e.agent.url} (${e.nodes.length} on-demand nodes)`, () => startLocalAgent(cluster, state, machines, ctx.env, ctx.cwd));
   }
-  const slurmVersion = hostSlurmVersion();
   return {
-    ...(slurmVersion ? { slurmVersion } : {}),
     nodes: nodes.map((n) => ({ node: n.node, ssh: { name: n.node.name, host: n.address, hostKey: n.hostKey } })),
     ssh: { user: cluster.sshUser, privateKey: key.privateKey, connectRetryMs: 10_000 },
     addresses: Object.fromEntries(nodes.map((n) => [n.node.name, n.address])),
