@@ -28,9 +28,24 @@ export class ScontrolSession {
     return this.proc?.pid;
   }
 
-  /** `scontrol -o show job <id>`'s output; undefined when the session cannot answer (caller falls back). */
+  /**
+   * `scontrol -o show job <id>`'s output; undefined when the session cannot answer (caller falls
+   * back). Empty when Slurm does not know the job, and also when slurmctld did not answer (the
+   * error goes to stderr either way): `controllerUp` tells the two apart.
+   */
   showJob(slurmId: string): Promise<string | undefined> {
-    if (!/^\d+$/.test(slurmId) || Date.now() < this.restUntil) return Promise.resolve(undefined);
+    if (!/^\d+$/.test(slurmId)) return Promise.resolve(undefined);
+    return this.ask(`show job ${slurmId}`);
+  }
+
+  /** `scontrol ping`: whether slurmctld answers; undefined when the session cannot ask. */
+  async controllerUp(): Promise<boolean | undefined> {
+    const out = await this.ask("ping");
+    return out === undefined ? undefined : / is UP\b/.test(out);
+  }
+
+  private ask(command: string): Promise<string | undefined> {
+    if (Date.now() < this.restUntil) return Promise.resolve(undefined);
     const p = this.start();
     if (!p) return Promise.resolve(undefined);
     const marker = `uws-end-${++this.seq}`;
@@ -38,7 +53,7 @@ export class ScontrolSession {
       const timer = setTimeout(() => this.fail(), this.timeoutMs);
       timer.unref?.();
       this.queue.push({ marker, resolve, timer });
-      p.stdin.write(`show job ${slurmId}\nshow hostnames ${marker}\n`);
+      p.stdin.write(`${command}\nshow hostnames ${marker}\n`);
     });
   }
 
@@ -73,7 +88,7 @@ export class ScontrolSession {
       const end = this.buf.indexOf(`\n${head.marker}\n`);
       if (end < 0) return;
       // Without a terminal scontrol echoes each command after its prompt ("scontrol: show job 7").
-      const out = this.buf.slice(0, end).split("\n").filter((l) => l && !l.startsWith("scontrol: ") && !l.startsWith("show ")).join("\n");
+      const out = this.buf.slice(0, end).split("\n").filter((l) => l && !l.startsWith("scontrol: ") && !l.startsWith("show ") && l !== "ping").join("\n");
       this.buf = this.buf.slice(end + head.marker.length + 2);
       this.queue.shift();
       clearTimeout(head.timer);

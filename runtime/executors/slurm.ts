@@ -429,9 +429,14 @@ export class SlurmExecutor implements Executor {
       if (!this.tracked.has(jobId)) continue;
       const out = await this.session.showJob(t.slurmId);
       if (out === undefined) return false;
-      const u = parseScontrolJob(out);
-      // Slurm no longer knows the job (past MinJobAge): accounting.
-      this.report(jobId, t, u ?? (await this.lookupGone(t.slurmId)));
+      let u = parseScontrolJob(out);
+      if (!u) {
+        // No answer: Slurm forgot the job (past MinJobAge), or slurmctld is unreachable, when no
+        // job may be declared lost: the squeue poll then fails and skips the round, as before.
+        if ((await this.session.controllerUp()) !== true) return false;
+        u = await this.lookupGone(t.slurmId);
+      }
+      this.report(jobId, t, u);
     }
     return true;
   }

@@ -5,13 +5,16 @@
 // Slurm is asked, and a forged callback or exit file leaves a running job EXECUTING.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSlurmLoopback, type SlurmLoopback } from "../../harness/slurm.js";
 import { jobSecret } from "../../../runtime/auth/callback.js";
 import { createServer } from "../../../runtime/server.js";
 import { eventsSeeRemoteWrites, SlurmExecutor } from "../../../runtime/executors/slurm.js";
 import { ScontrolSession } from "../../../runtime/executors/scontrol-session.js";
+import type { ExecUpdate } from "../../../runtime/executors/executor.js";
+import { freePorts } from "../../harness/ports.js";
 import { createJob, http, phaseOf, startServer, waitFinal, type Running } from "../helpers.js";
 
 const SLOW = { pollMs: 60_000, minPollMs: 60_000 };
@@ -136,6 +139,41 @@ describe("slurm executor: a job's end learnt as it happens", () => {
       }
     } finally {
       rmSync(first.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("slurm executor when slurmctld does not answer", () => {
+  /** An executor tracking Slurm job `slurmId` (never issued) through `conf`; its updates. */
+  async function tracking(conf: string, slurmId: string, ms: number): Promise<ExecUpdate[]> {
+    const dir = mkdtempSync(join(tmpdir(), "uws-slurm-unreachable-"));
+    const updates: ExecUpdate[] = [];
+    const ex = new SlurmExecutor((_id, u) => updates.push(u), { slurmConf: conf, pollMs: 200, minPollMs: 50 });
+    try {
+      await ex.reattach("tracked", slurmId, dir, () => {
+        throw new Error("a job with a Slurm id is never submitted again");
+      });
+      for (let t = 0; t < ms && updates.length === 0; t += 100) await new Promise((r) => setTimeout(r, 100));
+      return updates;
+    } finally {
+      await ex.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("declares no job lost while slurmctld is unreachable; the same job is reported once it answers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "uws-slurm-conf-"));
+    try {
+      const [closed] = await freePorts(1);
+      const conf = join(dir, "slurm.conf");
+      writeFileSync(conf, readFileSync(slurm.env.SLURM_CONF, "utf8").replace(/^SlurmctldPort=\d+$/m, `SlurmctldPort=${closed}`));
+      // scontrol retries an unreachable slurmctld for ~18 s: the session gives up on its question
+      // after 5 s and the poll falls back to squeue, which fails too; nothing is reported meanwhile.
+      expect(await tracking(conf, "424242", 7000)).toEqual([]);
+      const known = await tracking(slurm.env.SLURM_CONF, "424242", 15_000);
+      expect(known[0]).toMatchObject({ phase: "ERROR", message: expect.stringMatching(/424242 is unknown to squeue, scontrol and sacct/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
