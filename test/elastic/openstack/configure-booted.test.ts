@@ -1,0 +1,151 @@
+/**
+ * The OpenStack power agent's after-machine step (configure.ts → deployNode, the code the head
+ * runs once a server is ACTIVE) against a real booted Debian node: the machines target's
+ * systemd-nspawn node (systemd, sshd, cloud-init from a NoCloud seed) stands in for the VM's data
+ * plane, which the loopback cloud (Nova fake driver) does not have. The head side is this process.
+ *
+ * Named stand-ins, for what only Nova has:
+ *  - the server: `{ id, addresses }` as Nova would return it once ACTIVE (no Nova call is made);
+ *  - the console log (os-getConsoleOutput): the booted node's console file, where its cloud-init
+ *    prints the real host key block exactly as a VM's console shows it;
+ *  - the network: the machines bridge subnet, given to the OpenStack model as its network's cidr, so
+ *    the model's address of the node is the node's address; the node has no route out, so its
+ *    user-data carries the machines apt proxy (the model's `downloads`, as for a machines cluster);
+ *  - the shared folder: this kernel has no NFS client, so the model's shared folder is the machines
+ *    target's host bind (no NFS mount unit in the node's files) instead of the head's NFS export;
+ *  - the node's hardware: a container sees the host's CPUs and read-only cgroup controllers, so the
+ *    flavor's CPU count is the host's and slurm.conf uses proctrack/linuxproc (as the machines target's).
+ * Everything else is the OpenStack model's own: the on-demand node's user-data and files as `up`
+ * renders them, carried through the agent's configuration (agentConfigOf, JSON as on the head).
+ *
+ * Needs root and the machines target's host packages and cached image (test/targets/machines).
+ */
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveCluster, validateSpec, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
+import { consoleLog, destroyMachines, imageReady, mirrorDir, provisionMachines, sweepMachines } from "../../../stacks/machines/index.js";
+import { agentConfigOf, type AgentConfig } from "../../../scripts/elastic/openstack/agent.js";
+import { waitForHostKey } from "../../../scripts/deploy/booted.js";
+import { configureOverSsh } from "../../../scripts/elastic/openstack/configure.js";
+import { renderCluster } from "../../../scripts/render/index.js";
+import { missingHostPackages } from "../../../scripts/targets/machines/index.js";
+import { SshPool, type SshHost } from "../../../scripts/ssh/index.js";
+import { cloudSpec } from "../../harness/specs.js";
+
+const root = process.getuid?.() === 0;
+const ready = root && missingHostPackages().length === 0;
+const tag = randomBytes(2).toString("hex");
+const name = `osm${tag}`;
+const dir = mkdtempSync(join(tmpdir(), "uwsc-os-booted-"));
+
+/** The machines cluster: only its bridge, apt proxy, image and node boot are used. */
+const machines = resolveCluster(validateSpec({ name, target: "machines", head: { cpus: 1, memoryMb: 1024 }, compute: { count: 1, cpus: 1, memoryMb: 1024 }, jobserver: { auth: "tokens" } }));
+
+/** The elastic OpenStack cluster whose on-demand node the agent configures; same name, so the same node names. */
+function openstackCluster(): Cluster {
+  // Stand-in: the node is a container on this host, so its hardware is the host's (slurmd refuses a
+  // node whose configured CPUs differ from it); the flavor's size is the host's CPU count.
+  const spec = cloudSpec(name, { ttl: "2h", cidr: machines.machines.subnet, cpus: cpus().length }) as Record<string, any>;
+  spec.compute = { ...spec.compute, min: 0, max: 1, idle: "30s", resumeTimeout: "600s" };
+  delete spec.compute.count;
+  const c = resolveCluster(validateSpec(spec));
+  // Stand-ins: this network has no route out, packages come through the machines proxy on the bridge;
+  // this kernel has no NFS (../shared/notes/machines.md), the shared folder is the machines host bind.
+  // The container's cgroup controllers are read-only: Slurm tracks processes by parentage, as on machines.
+  return { ...c, downloads: machines.downloads, sharedFs: machines.sharedFs, slurm: { ...c.slurm, cgroups: false } };
+}
+const cluster = openstackCluster();
+const node = cluster.computes[0]!;
+const apps = ["jq"]; // an application's Debian package, small and not in the image
+
+const store = {
+  readJson: <T>(f: string): T | undefined => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), "utf8")) as T : undefined),
+  writeJson: (f: string, v: unknown) => writeFileSync(join(dir, f), JSON.stringify(v)),
+};
+/** The machines cluster as booted: one node, the OpenStack node's name and address. */
+const booted: Cluster = { ...machines, nodes: [{ ...machines.computes[0]!, name: node.name, privateIp: node.privateIp } as ClusterNode] };
+
+const mungeKey = randomBytes(1024);
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+let sshKey: Buffer;
+let cfg: AgentConfig;
+let bundles: ReturnType<typeof renderCluster>;
+const logs: string[] = [];
+
+/** What the agent runs for a server Nova reports ACTIVE: the head's after-machine step, its console read through `readConsole`. */
+function agentStep(readConsole: () => Promise<string>) {
+  return configureOverSsh({
+    cluster: cfg.cluster, bundles: cfg.bundles, packages: cfg.packages, secrets: new Map([["munge.key", mungeKey]]), sshKey,
+    readConsole: async () => readConsole(), bootMs: 600_000, log: (s) => logs.push(s),
+  });
+}
+/** Stand-in for the ACTIVE server Nova returns: its id and its fixed address on the cluster's network. */
+const server = () => ({ id: `stand-in-${node.name}`, addresses: { [cluster.network.mode === "create" ? cluster.network.networkName : "net"]: [{ addr: node.privateIp!, "OS-EXT-IPS:type": "fixed" }] } }) as never;
+
+describe.skipIf(!ready && !process.env.CI)("the OpenStack agent configures a booted Debian node over SSH, as up does", () => {
+  let pool: SshPool;
+  let host: SshHost;
+
+  beforeAll(async () => {
+    if (!ready) throw new Error(`needs root and ${missingHostPackages().join(" ")}: bash scripts/setup.sh --test`);
+    if (!imageReady(machines.machines.release)) throw new Error(`no ${machines.machines.release} machines image: npx vitest run test/targets/machines/machines.test.ts builds it (uws-cluster image build --target machines)`);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", join(dir, "key")]);
+    sshKey = readFileSync(join(dir, "key"));
+    bundles = renderCluster(cluster);
+    // As on the head: up writes the agent's configuration as JSON, the agent reads it back.
+    cfg = JSON.parse(JSON.stringify(agentConfigOf(cluster, bundles, apps))) as AgentConfig;
+    expect(cfg.userData[node.name]).toContain("apt:\n  proxy:");
+    await provisionMachines(booted, { store, userData: { [node.name]: cfg.userData[node.name]! }, publicKey: readFileSync(join(dir, "key.pub"), "utf8"), mirror: mirrorDir(), step: (_t, fn) => fn() });
+  }, 300_000);
+
+  afterAll(async () => {
+    pool?.close();
+    await destroyMachines(store).catch(() => undefined);
+    await sweepMachines(booted);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("a console whose host key is not the node's: the agent refuses to connect and pushes nothing", async () => {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other")]);
+    const other = readFileSync(join(dir, "other.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    const forged = `-----BEGIN SSH HOST KEY KEYS-----\n${other}\n-----END SSH HOST KEY KEYS-----\n`;
+    await expect(agentStep(async () => forged)(node, server())).rejects.toThrow(/host key of .* does not match the recorded key: refusing to connect/);
+    // Read with the node's real key (from its console): our munge key is not there.
+    const real = await waitKey();
+    host = { name: node.name, host: node.privateIp!, hostKey: real };
+    pool = new SshPool({ user: "root", privateKey: sshKey, connectRetryMs: 120_000, readyTimeoutMs: 20_000 });
+    const r = await pool.exec(host, "sha256sum /etc/munge/munge.key 2>/dev/null || true");
+    expect(r.stdout).not.toContain(sha(mungeKey));
+  }, 300_000);
+
+  it("the node's real console: cloud-init's verdict, then deployNode (files, munge key, packages, services)", async () => {
+    const t0 = performance.now();
+    await agentStep(async () => consoleLog(booted, node.name))(node, server());
+    const ms = Math.round(performance.now() - t0);
+    console.log(`configured ${node.name} in ${ms} ms (cloud-init included), load ${readFileSync("/proc/loadavg", "utf8").trim()}`);
+    expect(logs.join("\n")).toContain(`${node.name}: configured over SSH at ${node.privateIp}`);
+  }, 900_000);
+
+  it("the node is configured as up configures one: munge key 0400 munge, the head's slurm.conf, the package, munge and slurmd running", async () => {
+    const stat = await pool.run(host, "stat -c '%a %U %G' /etc/munge/munge.key; sha256sum < /etc/munge/munge.key");
+    expect(stat.split("\n")[0]).toBe("400 munge munge");
+    expect(stat).toContain(sha(mungeKey));
+    const headConf = bundles.find((b) => b.node.role === "head")!.files.find((f) => f.path === "/etc/slurm/slurm.conf")!;
+    expect(await pool.run(host, "cat /etc/slurm/slurm.conf")).toBe(String(headConf.content));
+    expect((await pool.run(host, "dpkg-query -W -f '${Status}' jq")).trim()).toBe("install ok installed");
+    const journal = (await pool.exec(host, "journalctl -u slurmd --no-pager | tail -n 6; tail -n 15 /var/log/slurm/slurmd.log")).stdout;
+    expect((await pool.exec(host, "systemctl is-active munge slurmd")).stdout.split("\n").filter(Boolean), journal).toEqual(["active", "active"]);
+    // munged uses the pushed key: a credential made here decodes with it.
+    expect(await pool.run(host, "munge -n | unmunge | grep STATUS")).toMatch(/Success/);
+    // slurmd finds itself in the head's slurm.conf (its hostname is the node's NodeName).
+    expect(await pool.run(host, "slurmd -C | head -1")).toMatch(new RegExp(`^NodeName=${node.name} `));
+  }, 120_000);
+});
+
+function waitKey(): Promise<string> {
+  return waitForHostKey(async () => consoleLog(booted, node.name), node.name, { timeoutMs: 120_000, intervalMs: 1000 });
+}
