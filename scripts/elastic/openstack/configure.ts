@@ -12,8 +12,9 @@ import { waitForHostKey } from "../../deploy/booted.js";
 import { deployNode, filesFor } from "../../deploy/pipeline.js";
 import { systemdStart, waitCloudInit } from "../../deploy/vm.js";
 import type { NodeBundle } from "../../render/index.js";
+import { SLURM_PATHS } from "../../render/paths.js";
 import type { SecretValues } from "../../secrets/index.js";
-import { SshPool, type SshHost } from "../../ssh/index.js";
+import { shq, SshPool, type SshHost } from "../../ssh/index.js";
 import type { Server } from "../../targets/openstack/cloud/compute.js";
 import type { AfterMachine } from "./driver.js";
 
@@ -62,9 +63,26 @@ export function configureOverSsh(s: NodeSetup): AfterMachine {
       await waitCloudInit(pool, host, s.bootMs, s.log);
       await deployNode({ cluster: s.cluster, pool, bundles: s.bundles, secrets: s.secrets, startServices: async (_n, rows) => { await pool.run(host, systemdStart(rows)); } },
         { node, ssh: host }, { packages: s.packages, installPackages: aptInstall });
+      await slurmdStaysUp(pool, host);
       s.log(`${node.name}: configured over SSH at ${address} in ${Math.round(performance.now() - t0)} ms`);
     } finally {
       pool.close();
     }
   };
+}
+
+/** How long slurmd must keep running after its start: it exits within a second when its initialisation fails. */
+const SLURMD_SETTLE_S = 2;
+
+/**
+ * `systemctl restart slurmd` returns once the process runs (Debian 12's unit is Type=simple), before
+ * slurmd has loaded its plugins and checked the node: a node that cannot run it (cgroup plugins, a
+ * configuration it refuses) would be reported configured and Slurm would wait ResumeTimeout for a
+ * registration that never comes. Failing here gives the resume a reason (slurmd's own error) at once.
+ */
+async function slurmdStaysUp(pool: SshPool, host: SshHost): Promise<void> {
+  const r = await pool.exec(host, `for i in $(seq ${SLURMD_SETTLE_S * 5}); do sleep 0.2; systemctl is-active --quiet slurmd || { grep -h 'error' ${shq(SLURM_PATHS.slurmdLog)} | tail -n 3; exit 3; }; done`, { timeoutMs: 30_000 });
+  if (r.code === 0) return;
+  const why = r.code === 3 ? r.stdout.replace(/^\[[^\]]*\] /gm, "").trim().split("\n").join("; ") || "no error in its log" : `check exited ${r.code ?? r.signal}: ${r.stderr.trim()}`;
+  throw new Error(`${host.name}: slurmd stopped right after its start: ${why} (${SLURM_PATHS.slurmdLog} on the node)`);
 }

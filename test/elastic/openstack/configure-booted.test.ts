@@ -46,7 +46,7 @@ const dir = mkdtempSync(join(tmpdir(), "uwsc-os-booted-"));
 const machines = resolveCluster(validateSpec({ name, target: "machines", head: { cpus: 1, memoryMb: 1024 }, compute: { count: 1, cpus: 1, memoryMb: 1024 }, jobserver: { auth: "tokens" } }));
 
 /** The elastic OpenStack cluster whose on-demand node the agent configures; same name, so the same node names. */
-function openstackCluster(): Cluster {
+function openstackCluster(o: { cgroups?: boolean } = {}): Cluster {
   // Stand-in: the node is a container on this host, so its hardware is the host's (slurmd refuses a
   // node whose configured CPUs differ from it); the flavor's size is the host's CPU count.
   const spec = cloudSpec(name, { ttl: "2h", cidr: machines.machines.subnet, cpus: cpus().length }) as Record<string, any>;
@@ -56,7 +56,7 @@ function openstackCluster(): Cluster {
   // Stand-ins: this network has no route out, packages come through the machines proxy on the bridge;
   // this kernel has no NFS (../shared/notes/machines.md), the shared folder is the machines host bind.
   // The container's cgroup controllers are read-only: Slurm tracks processes by parentage, as on machines.
-  return { ...c, downloads: machines.downloads, sharedFs: machines.sharedFs, slurm: { ...c.slurm, cgroups: false } };
+  return { ...c, downloads: machines.downloads, sharedFs: machines.sharedFs, slurm: { ...c.slurm, cgroups: o.cgroups ?? false } };
 }
 const cluster = openstackCluster();
 const node = cluster.computes[0]!;
@@ -77,9 +77,9 @@ let bundles: ReturnType<typeof renderCluster>;
 const logs: string[] = [];
 
 /** What the agent runs for a server Nova reports ACTIVE: the head's after-machine step, its console read through `readConsole`. */
-function agentStep(readConsole: () => Promise<string>) {
+function agentStep(readConsole: () => Promise<string>, config = cfg) {
   return configureOverSsh({
-    cluster: cfg.cluster, bundles: cfg.bundles, packages: cfg.packages, secrets: new Map([["munge.key", mungeKey]]), sshKey,
+    cluster: config.cluster, bundles: config.bundles, packages: cfg.packages, secrets: new Map([["munge.key", mungeKey]]), sshKey,
     readConsole: async () => readConsole(), bootMs: 600_000, log: (s) => logs.push(s),
   });
 }
@@ -122,7 +122,14 @@ describe.skipIf(!ready && !process.env.CI)("the OpenStack agent configures a boo
     expect(r.stdout).not.toContain(sha(mungeKey));
   }, 300_000);
 
-  it("the node's real console: cloud-init's verdict, then deployNode (files, munge key, packages, services)", async () => {
+  it("a node where slurmd cannot start (cgroup plugins on read-only controllers): the resume fails at once with slurmd's own error", async () => {
+    const c = openstackCluster({ cgroups: true });
+    const bad = JSON.parse(JSON.stringify(agentConfigOf(c, renderCluster(c), apps))) as AgentConfig;
+    await expect(agentStep(async () => consoleLog(booted, node.name), bad)(node, server()))
+      .rejects.toThrow(new RegExp(`${node.name}: slurmd stopped right after its start: .*proctrack/cgroup`));
+  }, 900_000);
+
+  it("the node's real console: cloud-init's verdict, then deployNode (files, munge key, packages, services); again on a configured node", async () => {
     const t0 = performance.now();
     await agentStep(async () => consoleLog(booted, node.name))(node, server());
     const ms = Math.round(performance.now() - t0);
