@@ -29,13 +29,24 @@ export async function deployApps(cluster: Cluster, apps: AppBundle[], t: AppTarg
 }
 
 /**
+ * The applications' Debian packages as last deployed (`up`, `apps push`), one per line on the head:
+ * an elastic cluster's power agent installs these on every node it powers up, so a push after `up`
+ * reaches nodes that do not exist yet.
+ */
+export function packagesRecordPath(cluster: Pick<Cluster, "jobserver">): string {
+  return `${cluster.jobserver.appsDir}/.packages`;
+}
+
+/**
  * Points `<appsDir>/<name>` at each application's new version (an atomic rename of a fresh link),
- * removes the links of applications no longer deployed, and keeps the newest KEEP_VERSIONS
- * version folders of each application.
+ * removes the links of applications no longer deployed, keeps the newest KEEP_VERSIONS version
+ * folders of each application, and records the packages (packagesRecordPath).
  */
 export function switchScript(cluster: Cluster, apps: AppBundle[]): string {
   const dir = cluster.jobserver.appsDir;
+  const packages = appPackages(apps);
   const lines = ["set -e", `mkdir -p ${shq(`${dir}/.versions`)}`, `cd ${shq(dir)}`];
+  lines.push(`${packages.length ? `printf '%s\\n' ${packages.map(shq).join(" ")}` : ":"} > .packages.tmp`, "chmod 0644 .packages.tmp", "mv -f .packages.tmp .packages");
   for (const a of apps) {
     const rel = `.versions/${a.name}-${a.version}`;
     lines.push(`test -d ${shq(versionDir(cluster, a))}`, `touch ${shq(rel)}`, `ln -sfn ${shq(rel)} ${shq(`.${a.name}.link`)}`, `mv -Tf ${shq(`.${a.name}.link`)} ${shq(a.name)}`);

@@ -15,6 +15,7 @@ import { OpenStackClient } from "../../targets/openstack/cloud/client.js";
 import { consoleOutput } from "../../targets/openstack/cloud/console.js";
 import { registerSecret } from "../../targets/openstack/redact.js";
 import { credentialLogin, type HeadCredential } from "./credential.js";
+import { packagesRecordPath } from "../../deploy/apps.js";
 import { configureOverSsh } from "./configure.js";
 import { CloudPowerDriver, reasonOf, type AfterMachine } from "./driver.js";
 import { servePower } from "../serve.js";
@@ -90,7 +91,7 @@ export async function runOpenStackAgent(o: AgentOptions = {}): Promise<{ server:
   let afterMachine: AfterMachine | undefined; // `active`: ACTIVE is checked by the driver itself
   if ((o.afterMachine ?? "ssh") === "ssh") {
     afterMachine = configureOverSsh({
-      cluster, bundles: cfg.bundles, packages: cfg.packages, log,
+      cluster, bundles: cfg.bundles, packages: cfg.packages, packagesFile: packagesRecordPath(cluster), log,
       secrets: new Map([["munge.key", readFileSync(o.mungeKey ?? secretPath(cluster, "power.node-munge-key"))]]),
       sshKey: readFileSync(o.sshKey ?? secretPath(cluster, "power.node-ssh-key")),
       readConsole: (id) => consoleOutput(client, id),

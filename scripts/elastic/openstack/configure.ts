@@ -6,6 +6,7 @@
  * service table's rows through systemd). One code path with `up`: the files are the ones `up`
  * rendered for the node (carried in the agent's configuration) and pushed by the same function.
  */
+import { readFileSync } from "node:fs";
 import type { Cluster, ClusterNode } from "../../../stacks/model/index.js";
 import { aptInstall } from "../../deploy/apps.js";
 import { waitForHostKey } from "../../deploy/booted.js";
@@ -26,8 +27,10 @@ export interface NodeSetup {
   secrets: SecretValues;
   /** The cluster's SSH key (root logins are key-only, allowed by the user-data). */
   sshKey: Buffer;
-  /** The applications' Debian packages (`up` installs them on every compute node). */
+  /** The applications' Debian packages as `up` deployed them (`up` installs them on every compute node). */
   packages: string[];
+  /** The head's record of the packages as last deployed (`apps push` after `up`); read at each resume, `packages` when absent. */
+  packagesFile?: string;
   /** The server's console log (Nova os-getConsoleOutput). */
   readConsole(serverId: string): Promise<string>;
   /** How long first boot may take (host keys, SSH, cloud-init). */
@@ -45,10 +48,21 @@ export function nodeAddress(cluster: Cluster, node: ClusterNode, server: Pick<Se
   return addr;
 }
 
+/** The packages a node powered up now receives: the head's record of the last deployment, else those `up` knew. */
+export function packagesNow(s: Pick<NodeSetup, "packages" | "packagesFile">): string[] {
+  if (!s.packagesFile) return s.packages;
+  try {
+    return readFileSync(s.packagesFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return s.packages;
+    throw e;
+  }
+}
+
 /** What the agent will do on a node, as data: where it connects, which files and services, which packages (tests, logs). */
-export function setupPlan(s: Pick<NodeSetup, "cluster" | "bundles" | "secrets" | "packages">, node: ClusterNode, address: string) {
+export function setupPlan(s: Pick<NodeSetup, "cluster" | "bundles" | "secrets" | "packages" | "packagesFile">, node: ClusterNode, address: string) {
   const files = filesFor(s, node);
-  return { node: node.name, ssh: { user: "root", host: address }, files: files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner })), packages: s.packages };
+  return { node: node.name, ssh: { user: "root", host: address }, files: files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner })), packages: packagesNow(s) };
 }
 
 /** The after-machine step that configures a new server over SSH, as `up` does. */
@@ -62,7 +76,7 @@ export function configureOverSsh(s: NodeSetup): AfterMachine {
     try {
       await waitCloudInit(pool, host, s.bootMs, s.log);
       await deployNode({ cluster: s.cluster, pool, bundles: s.bundles, secrets: s.secrets, startServices: async (_n, rows) => { await pool.run(host, systemdStart(rows)); } },
-        { node, ssh: host }, { packages: s.packages, installPackages: aptInstall });
+        { node, ssh: host }, { packages: packagesNow(s), installPackages: aptInstall });
       await slurmdStaysUp(pool, host);
       s.log(`${node.name}: configured over SSH at ${address} in ${Math.round(performance.now() - t0)} ms`);
     } finally {

@@ -7,14 +7,16 @@
  * test/targets/openstack/cloud/cloud.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createdByUp, resolveCluster, SERVICE_STAGES, servicesFor, validateSpec, type Cluster } from "../../../stacks/model/index.js";
 import { synthTerraform } from "../../../stacks/terraform/synth.js";
 import { agentConfigOf } from "../../../scripts/elastic/openstack/agent.js";
-import { nodeAddress, setupPlan } from "../../../scripts/elastic/openstack/configure.js";
+import { nodeAddress, packagesNow, setupPlan } from "../../../scripts/elastic/openstack/configure.js";
+import { versionDir, type AppBundle } from "../../../scripts/apps/index.js";
+import { packagesRecordPath, switchScript } from "../../../scripts/deploy/apps.js";
 import { canaryFloorMs, filesFor } from "../../../scripts/deploy/pipeline.js";
 import { systemdStart } from "../../../scripts/deploy/vm.js";
 import { renderCluster } from "../../../scripts/render/index.js";
@@ -142,6 +144,31 @@ describe("the agent configures a new node with what up would push to it (one cod
     const up = filesFor({ cluster: c, bundles: upBundles, secrets }, node).map((f) => ({ path: f.path, mode: f.mode, owner: f.owner }));
     expect(plan).toEqual({ node: node.name, ssh: { user: "root", host: node.privateIp }, files: up, packages: ["gnuplot-nox"] });
     expect(plan.files.map((f) => f.path)).toEqual(expect.arrayContaining(["/etc/slurm/slurm.conf", "/etc/munge/munge.key", "/etc/hosts"]));
+  });
+
+  it("packages from an apps push after up reach nodes powered up later: the switch records them on the head, the agent reads that record at each resume", () => {
+    const dir = mkdtempSync(join(tmpdir(), "el-apps-"));
+    try {
+      const c = { ...elastic(0, 2), jobserver: { ...elastic(0, 2).jobserver, appsDir: join(dir, "apps") } } as Cluster;
+      const app = (name: string, packages: string[], requirements?: string): AppBundle => ({ name, description: name, packages, ...(requirements ? { requirements } : {}), definitions: [], files: [], version: "0123abcd", source: dir });
+      const node = c.computes[0]!;
+      const agent = { cluster: c, bundles: renderCluster(c, { addresses: { [c.head.name]: "192.168.52.10" } }), secrets: new Map([["munge.key", secrets.get("munge.key")!]]), packages: ["gnuplot-nox"], packagesFile: packagesRecordPath(c) };
+      // Before any switch (a head older than the record): the packages up knew.
+      expect(setupPlan(agent, node, "192.168.52.11").packages).toEqual(["gnuplot-nox"]);
+      const push = (apps: AppBundle[]) => {
+        for (const a of apps) mkdirSync(versionDir(c, a), { recursive: true });
+        const r = spawnSync("bash", ["-c", switchScript(c, apps)], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      push([app("spectra", ["jq", "python3-numpy"]), app("fit", [], "requirements.txt")]);
+      expect(readFileSync(packagesRecordPath(c), "utf8")).toBe("jq\npython3-numpy\npython3-venv\n");
+      expect(setupPlan(agent, node, "192.168.52.11").packages).toEqual(["jq", "python3-numpy", "python3-venv"]);
+      push([app("plain", [])]);
+      expect(packagesNow(agent)).toEqual([]);
+      expect(existsSync(join(c.jobserver.appsDir, ".packages.tmp"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("on an existing network the address is the server's fixed address on the cluster's network", () => {
