@@ -243,15 +243,22 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
     await shot(page, "job");
   });
 
-  it("aborts a running job and deletes it, live in the list", async () => {
+  /** Runs `sleep 60` from the form on the sleep app's page; its id and its row's selector once the row shows `phase`. */
+  async function runSleepFromForm(phase: "executing" | "queued", prepare?: () => Promise<void>): Promise<{ id: string; row: string }> {
     await page.goto(`${s.url}/#/apps/sleep`);
     await page.waitForSelector("#p-seconds");
+    await prepare?.();
     await page.fill("#p-seconds", "60");
     await page.click("#run");
     await page.waitForSelector("#form-status a");
     const id = (await page.textContent("#form-status a"))!;
     const row = `tr[data-job="${id}"]`;
-    await page.waitForSelector(`${row} .phase-executing`, { timeout: 20000 });
+    await page.waitForSelector(`${row} .phase-${phase}`, { timeout: 20000 });
+    return { id, row };
+  }
+
+  it("aborts a running job and deletes it, live in the list", async () => {
+    const { id, row } = await runSleepFromForm("executing");
     await page.click(`${row} button:text("Abort")`);
     await page.waitForSelector(`${row} .phase-aborted`, { timeout: 20000 });
     await page.click(`${row} button:text("Delete")`);
@@ -262,25 +269,20 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
 
   it("a click on Abort that lands while its row changes phase is not lost (QUEUED → EXECUTING under the pointer)", async () => {
     const service = s.app.uws.service;
-    await page.goto(`${s.url}/#/apps/sleep`);
-    await page.waitForSelector("#p-seconds");
+    let started: string[] = [];
     // Two running jobs fill the local executor's two slots, so the third waits QUEUED.
-    const started = await page.evaluate(async () => {
-      const sess: any = await (await fetch("/portal/session")).json();
-      const ids: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const r = await fetch("/uws/sleep", { method: "POST", headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded", "x-csrf-token": sess.csrf }, body: "seconds=60&PHASE=RUN" });
-        ids.push(((await r.json()) as { jobId: string }).jobId);
-      }
-      return ids;
+    const { row } = await runSleepFromForm("queued", async () => {
+      started = await page.evaluate(async () => {
+        const sess: any = await (await fetch("/portal/session")).json();
+        const ids: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const r = await fetch("/uws/sleep", { method: "POST", headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded", "x-csrf-token": sess.csrf }, body: "seconds=60&PHASE=RUN" });
+          ids.push(((await r.json()) as { jobId: string }).jobId);
+        }
+        return ids;
+      });
+      for (const id of started) await page.waitForSelector(`tr[data-job="${id}"] .phase-executing`, { timeout: 20000 });
     });
-    for (const id of started) await page.waitForSelector(`tr[data-job="${id}"] .phase-executing`, { timeout: 20000 });
-    await page.fill("#p-seconds", "60");
-    await page.click("#run");
-    await page.waitForSelector("#form-status a");
-    const id = (await page.textContent("#form-status a"))!;
-    const row = `tr[data-job="${id}"]`;
-    await page.waitForSelector(`${row} .phase-queued`, { timeout: 20000 });
     // The press begins on QUEUED; a slot frees, the job starts and its row changes; then the release.
     const box = (await page.locator(`${row} button:text("Abort")`).boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -294,14 +296,7 @@ describe("portal in Chromium, OIDC login against oidc-provider", { timeout: 150_
 
   it("a job that ends while the event stream reconnects shows its final phase once the stream is back", async () => {
     const service = s.app.uws.service;
-    await page.goto(`${s.url}/#/apps/sleep`);
-    await page.waitForSelector("#p-seconds");
-    await page.fill("#p-seconds", "60");
-    await page.click("#run");
-    await page.waitForSelector("#form-status a");
-    const id = (await page.textContent("#form-status a"))!;
-    const row = `tr[data-job="${id}"]`;
-    await page.waitForSelector(`${row} .phase-executing`, { timeout: 20000 });
+    const { id, row } = await runSleepFromForm("executing");
     // Every connection dropped (a proxy restart, a network blip); the job ends before the page's
     // EventSource reconnects (the stream asks for 3 s), so no event of the stream carries its end.
     s.app.server.closeAllConnections();
