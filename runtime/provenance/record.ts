@@ -257,6 +257,19 @@ export function captureFinal(job: Job, ctx: CaptureContext, rebuilt: boolean): {
   return out;
 }
 
+/**
+ * A job that never ran — no start time, no executor handle, no results — and whose parameters name
+ * no result of another job ("results" nowhere in them as stored, JSON; a result URL always holds it):
+ * its record follows from its stored row, its definition and its uploads, none of which changes
+ * once it has ended. It is made when first asked for (ProvenanceService.record) instead of when the
+ * job ends (a PENDING job aborted costs no record then), is not noted as made after the fact, and
+ * has no cross-job links to store (it used no job's result; having none, no job used one of its).
+ * The start-up scan applies the same rule in SQL (store/provenance-db.ts `missing`): change both.
+ */
+export function recordedOnRequest(started: number | null, execRef: string | null, results: readonly unknown[], params: Job["params"]): boolean {
+  return started === null && execRef === null && results.length === 0 && !JSON.stringify(params).includes("results");
+}
+
 /** Jobs on this server whose results a record used (the cross-job links). */
 export function sourceJobs(record: JobRecord): string[] {
   return [...new Set(record.used.filter((u) => u.source).map((u) => u.source!.job))];

@@ -154,9 +154,12 @@ export class ProvenanceRecorder {
     this.post(ids, defKeys, false, rows);
   }
 
-  /** A record to make now for a final job that has none (noted as made after the fact). */
-  rebuild(id: string, defKey: string): void {
-    this.post([id], [defKey], true);
+  /**
+   * A record to make now, the worker reading the job's row: a job that never ran, asked for the
+   * first time, or one that has none (`rebuilt`: noted as made after the fact).
+   */
+  request(id: string, defKey: string, rebuilt: boolean): void {
+    this.post([id], [defKey], rebuilt);
   }
 
   private post(ids: string[], defKeys: string[], rebuilt: boolean, rows?: Job[]): void {

@@ -5,6 +5,10 @@
 // transaction. A request for a record not stored yet waits for it. The `provenance` entry among
 // the job's results is listed when results are served (`listResult`), not stored in the job's row.
 //
+// A job that never ran (a PENDING job aborted: no start, no process, no results; record.ts
+// recordedOnRequest) costs nothing when it ends: its record follows from what is stored and does
+// not change, so it is made when first asked for, through the same worker, and stored then.
+//
 // Nothing is lost that cannot be rebuilt: a job whose final phase is stored but whose record is
 // not (the server crashed in between, or the job is older than provenance) gets its record from
 // the worker's start-up scan, or on first request if that comes sooner — hashes taken then, and
@@ -19,7 +23,7 @@ import { FINAL_PHASES, type Job, type Phase, type ResultRef } from "../store/job
 import type { ProvenanceDb } from "../store/provenance-db.js";
 import { jobDocument } from "./document.js";
 import { ProvDoc } from "./model.js";
-import { captureFinal, definitionFacts, hashAll, PROVENANCE_RESULT, sourceJobs, type DefinitionFacts, type JobRecord } from "./record.js";
+import { captureFinal, definitionFacts, hashAll, PROVENANCE_RESULT, recordedOnRequest, sourceJobs, type DefinitionFacts, type JobRecord } from "./record.js";
 import { ProvenanceRecorder, type FailedRecord } from "./recorder.js";
 
 export interface ProvenanceOptions {
@@ -107,6 +111,8 @@ export class ProvenanceService {
    * (its page cache is cold after every write of the event loop).
    */
   onFinal = (job: Job, final: { phase: Phase; started: number | null; ended: number; error: string | null }, results: ResultRef[]): void => {
+    // Never ran: nothing to queue, no message, no transaction (its record is made when asked for).
+    if (recordedOnRequest(final.started, job.execRef, results, job.params)) return;
     const def = this.jobs.definitions.get(job.definition);
     if (!def) return;
     try {
@@ -118,12 +124,15 @@ export class ProvenanceService {
     }
   };
 
-  /** To the worker (or this thread without one), once the job's final row is stored. */
+  /**
+   * To the worker (or this thread without one), once the job's final row is stored: with its row
+   * from the hook (batched), else at once (a request waits; the worker reads the row).
+   */
   private queue(id: string, defKey: string, rebuilt: boolean, row?: Job): void {
     this.pending.set(id, defKey);
     if (rebuilt) this.rebuilding.add(id);
     if (!this.recorder?.alive) setImmediate(() => void this.recordHere(id));
-    else if (rebuilt || !row) this.recorder.rebuild(id, defKey);
+    else if (!row) this.recorder.request(id, defKey, rebuilt);
     else this.recorder.submit(row, defKey);
   }
 
@@ -199,27 +208,34 @@ export class ProvenanceService {
     return jobDocument(record, this.opts.base());
   }
 
-  /** The record of a final job: stored, being made (waits), or made now for an older job. */
+  /**
+   * The record of a final job: stored, being made (waits), or made now — for a job that never ran
+   * (made when first asked for), or one that has none (older than provenance, or a crash before it
+   * was stored: noted as made after the fact).
+   */
   async record(job: Job): Promise<JobRecord | undefined> {
     if (!FINAL_PHASES.includes(job.phase)) return undefined;
-    if (this.pending.has(job.id)) {
-      // Still in the recorder's batch, perhaps: the batch goes now rather than when its time comes.
-      this.recorder?.send();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.whenDone(job.id), new Promise((r) => (timer = setTimeout(r, WAIT_FOR_WORKER_MS)))]);
-      clearTimeout(timer);
-      // The CPUs are busy and the worker yields to everything else: made here, as it would have been.
-      if (this.pending.has(job.id)) await this.recordHere(job.id);
-    }
+    if (this.pending.has(job.id)) await this.made(job.id);
     let stored = this.db.get(job.id);
     if (!stored) {
       const def = this.jobs.definitions.get(job.definition);
       if (!def || job.ended === null) return undefined;
-      this.queue(job.id, this.facts(def).key, true);
-      await this.whenDone(job.id);
+      this.queue(job.id, this.facts(def).key, !recordedOnRequest(job.started, job.execRef, job.results, job.params));
+      await this.made(job.id);
       stored = this.db.get(job.id);
     }
     return stored ? (JSON.parse(stored) as JobRecord) : undefined;
+  }
+
+  /** Waits for a queued record: from the worker, or made here if the worker has not come to it. */
+  private async made(id: string): Promise<void> {
+    // Still in the recorder's batch, perhaps: the batch goes now rather than when its time comes.
+    this.recorder?.send();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.whenDone(id), new Promise((r) => (timer = setTimeout(r, WAIT_FOR_WORKER_MS)))]);
+    clearTimeout(timer);
+    // The CPUs are busy and the worker yields to everything else: made here, as it would have been.
+    if (this.pending.has(id)) await this.recordHere(id);
   }
 
   /** Waits until every record queued so far is stored (ProvSAP walks stored links; tests). */

@@ -4,8 +4,9 @@
 // one transaction per batch; the main thread gets back only which jobs are done. It also runs the
 // start-up scan, which rebuilds the record of every final job that has none (the server stopped
 // between a job's final phase and its record: a crash; or a job older than provenance) — so a
-// crash loses no record, only the time its hashes were taken, which the record notes — and the
-// periodic removal of records whose job is gone.
+// crash loses no record, only the time its hashes were taken, which the record notes — except a
+// job that never ran, whose record is made when first asked for (record.ts recordedOnRequest); and
+// the periodic removal of records whose job is gone.
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { join } from "node:path";

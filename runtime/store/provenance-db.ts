@@ -93,6 +93,7 @@ export class ProvenanceDb {
       consumers: db.prepare(`SELECT job_id AS id FROM provenance_links WHERE source_job = ?`),
       missing: db.prepare(
         `SELECT j.id, j.definition FROM ${this.jobs}.jobs j WHERE j.id > ? AND j.phase IN (${FINAL_PHASES.map((p) => `'${p}'`).join(",")}) AND j.ended IS NOT NULL
+         AND NOT (j.started IS NULL AND j.exec_ref IS NULL AND j.results = '[]' AND instr(j.params, 'results') = 0)
          AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.job_id = j.id) ORDER BY j.id LIMIT ?`,
       ),
       gcRecords: db.prepare(`DELETE FROM provenance WHERE NOT EXISTS (SELECT 1 FROM ${this.jobs}.jobs j WHERE j.id = provenance.job_id)`),
@@ -132,7 +133,10 @@ export class ProvenanceDb {
     return (this.st.consumers!.all(jobId) as Array<{ id: string }>).map((r) => r.id);
   }
 
-  /** Final jobs without a record, in id order after `after`. */
+  /**
+   * Final jobs without a record, in id order after `after`; not those whose record is made only when
+   * asked for (never ran: provenance/record.ts recordedOnRequest, the same rule).
+   */
   missing(after: string, limit: number): Array<{ id: string; definition: string }> {
     return this.st.missing!.all(after, limit) as Array<{ id: string; definition: string }>;
   }

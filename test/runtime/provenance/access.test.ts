@@ -81,4 +81,21 @@ describe("provenance access", () => {
     const adminFwd = JSON.parse((await http("GET", q(`${alices}/results/greeting`, "&DIRECTION=FORTH"), { token: "root-token" })).body);
     expect(activities(adminFwd)).toEqual([`uws:consume/${jobIdOf(bobs)}`]);
   });
+
+  it("jobs that never ran (records made when asked for, or at their end when they name a result): the same rules", async () => {
+    const abort = async (job: string, token: string) => expect((await http("POST", `${job}/phase`, { form: { PHASE: "ABORT" }, token })).status).toBe(303);
+    const lazy = await createJob(s.url, "hello", { name: "never" }, "b");
+    await abort(lazy, "b");
+    expect((await http("GET", `${lazy}/provenance`, { token: "a" })).status).toBe(403);
+    expect((await http("GET", q(jobIdOf(lazy)), { token: "a" })).status).toBe(404);
+    expect(activities(JSON.parse((await http("GET", q(jobIdOf(lazy)), { token: "b" })).body))).toEqual([`uws:hello/${jobIdOf(lazy)}`]);
+    // Bob's never-run job fed Alice's result: FORTH from it, Alice sees none of his; the admin does.
+    const linked = await createJob(s.url, "consume", { source: `${alices}/results/greeting` }, "b");
+    await abort(linked, "b");
+    const fwd = JSON.parse((await http("GET", q(`${alices}/results/greeting`, "&DIRECTION=FORTH"), { token: "a" })).body);
+    expect(activities(fwd)).toEqual([]);
+    expect(JSON.stringify(fwd)).not.toContain("bob");
+    const adminFwd = JSON.parse((await http("GET", q(`${alices}/results/greeting`, "&DIRECTION=FORTH"), { token: "root-token" })).body);
+    expect(activities(adminFwd).sort()).toEqual([`uws:consume/${jobIdOf(bobs)}`, `uws:consume/${jobIdOf(linked)}`].sort());
+  });
 });

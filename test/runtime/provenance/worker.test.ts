@@ -3,6 +3,9 @@
 // to a crash come back at the next start, a request finding the worker busy gets its record from
 // the event loop after 2 s, the event loop takes over if the worker dies, and the
 // bundled server (dist layout) finds and runs the worker. Real server, real SQLite, real HTTP.
+// The jobs that finish by the hundred are PENDING jobs aborted whose input is another job's result:
+// recorded when they end (a job that never ran and named no result is recorded when first asked
+// for: never-ran.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,9 +17,11 @@ import { createServer } from "../../../runtime/server.js";
 import { REBUILT_NOTE } from "../../../runtime/provenance/record.js";
 import { createJob, http, waitFinal } from "../helpers.js";
 import { freePort } from "../../harness/ports.js";
+import { definitionsDir } from "./checks.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tmp = mkdtempSync(join(tmpdir(), "prov-worker-"));
+const defs = definitionsDir();
 const procs: ChildProcess[] = [];
 afterAll(async () => {
   for (const p of procs)
@@ -26,18 +31,31 @@ afterAll(async () => {
       await gone;
     }
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(defs, { recursive: true, force: true });
 });
 
 async function serve(data: string) {
-  const app = await createServer({ data, auth: "none", logger: false, sweepMs: 200 });
+  const app = await createServer({ data, definitions: defs, auth: "none", logger: false, sweepMs: 200 });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   return { app, url };
 }
 
-/** n PENDING hello jobs (job URLs). */
+/** n PENDING hello jobs (job URLs): never run, their records are made when asked for. */
 async function pendingJobs(url: string, n: number): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(await createJob(url, "hello", { name: `w${i}` }));
+  return out;
+}
+
+/**
+ * n PENDING consume jobs whose input is the result of a hello job run first: aborted, they are
+ * recorded when they end (with the other job's result hashed and the cross-job link).
+ */
+async function linkedJobs(url: string, n: number): Promise<string[]> {
+  const source = await createJob(url, "hello", { name: "source", PHASE: "RUN" });
+  expect(await waitFinal(source)).toBe("COMPLETED");
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(await createJob(url, "consume", { source: `${source}/results/greeting`, scale: String(i % 10) }));
   return out;
 }
 
@@ -59,7 +77,7 @@ describe("provenance worker", { timeout: 240_000 }, () => {
     const data = join(tmp, "burst");
     const { app, url } = await serve(data);
     try {
-      const jobs = await pendingJobs(url, 200);
+      const jobs = await linkedJobs(url, 200);
       const aborted = await abortAll(jobs);
       expect(aborted.every((r) => r.status === 303)).toBe(true);
       // No settle: the records are still in the worker when the requests arrive.
@@ -77,14 +95,14 @@ describe("provenance worker", { timeout: 240_000 }, () => {
       await app.close();
     }
     const stored = storedRecords(data);
-    expect(stored.size).toBe(200);
+    expect(stored.size).toBe(201);
     expect([...stored.values()].every((r) => r.notes.length === 0)).toBe(true);
   });
 
   it("shutdown stores every record still queued", async () => {
     const data = join(tmp, "shutdown");
     const { app, url } = await serve(data);
-    const jobs = await pendingJobs(url, 100);
+    const jobs = await linkedJobs(url, 100);
     await abortAll(jobs);
     // Closed at once: the worker has most of these records still to make.
     await app.close();
@@ -99,7 +117,7 @@ describe("provenance worker", { timeout: 240_000 }, () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const start = () => {
-      const p = spawn(process.execPath, [join(ROOT, "scripts/run-ts.mjs"), join(ROOT, "runtime/main.ts"), "--port", String(port), "--data", data, "--auth", "none", "--log-level", "error"], { stdio: "ignore" });
+      const p = spawn(process.execPath, [join(ROOT, "scripts/run-ts.mjs"), join(ROOT, "runtime/main.ts"), "--port", String(port), "--data", data, "--definitions", defs, "--auth", "none", "--log-level", "error"], { stdio: "ignore" });
       procs.push(p);
       return p;
     };
@@ -116,7 +134,7 @@ describe("provenance worker", { timeout: 240_000 }, () => {
     };
     const p = start();
     await waitUp();
-    const jobs = await pendingJobs(url, 80);
+    const jobs = await linkedJobs(url, 80);
     await abortAll(jobs);
     const gone = new Promise((r) => p.once("exit", r));
     p.kill("SIGKILL");
@@ -187,11 +205,11 @@ describe("provenance worker", { timeout: 240_000 }, () => {
     const { app, url } = await serve(data);
     try {
       const prov = app.uws.provenance!;
-      const before = await pendingJobs(url, 30);
+      const before = await linkedJobs(url, 30);
       await abortAll(before);
       // Killed with records queued (a stand-in for a crash of the thread alone).
       await (prov as unknown as { recorder: { worker: { terminate(): Promise<number> } } }).recorder.worker.terminate();
-      const after = await pendingJobs(url, 30);
+      const after = [...(await linkedJobs(url, 15)), ...(await pendingJobs(url, 15))];
       await abortAll(after);
       for (const j of [...before, ...after]) {
         const r = await http("GET", `${j}/provenance`);
