@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Cluster, ClusterNode, Target } from "../../stacks/model/index.js";
+import { HOST_KEY_NONCE_HEX, hostKeyUrl, type Cluster, type ClusterNode, type Target } from "../../stacks/model/index.js";
 import { templates, TemplateError } from "./engine.js";
 import { FILE_ROWS, secretConcern, type Concern } from "./files.js";
 import { NODE_FILES, SLURM_PATHS, USER_DATA_MAX_BASE64 } from "./paths.js";
@@ -144,6 +144,7 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, 
     // Model choices: NFS packages only where the shared folder travels over NFS; an apt proxy where nodes have no route out.
     nfs: cluster.sharedFs.kind === "nfs",
     aptProxy: cluster.downloads.aptProxy,
+    phoneHome: phoneHomeView(cluster, node, book),
   });
   // Address lists come from the SSH push when they are incomplete before apply or too big for Nova.
   let v = view(allAddressesKnown(cluster, book));
@@ -157,6 +158,20 @@ function renderUserData(cluster: Cluster, node: ClusterNode, book: AddressBook, 
   }
   checkUserData(text, v.files);
   return text;
+}
+
+/**
+ * An on-demand node posts its host keys to the head's power agent at the end of its first boot. The
+ * URL here holds the model's head address (the widest IPv4 while the cloud has not assigned it) and a zero nonce; the agent puts the head's address as the
+ * cloud gave it and a fresh one-time nonce into each server's copy (scripts/elastic/openstack/host-keys.ts),
+ * so this rendering has the size the cloud receives.
+ */
+function phoneHomeView(cluster: Cluster, node: ClusterNode, book: AddressBook): { url: string; tries: number } | null {
+  const port = cluster.elastic?.hostKeyPort;
+  if (node.power !== "on-demand" || !port) return null;
+  // cloud-init waits 3 s between tries: one try short of the node's resume timeout.
+  const tries = Math.max(1, Math.floor(cluster.elastic!.resumeTimeoutSeconds / 3) - 1);
+  return { url: hostKeyUrl(book.of(cluster.head) ?? "255.255.255.255", port, "0".repeat(HOST_KEY_NONCE_HEX)), tries };
 }
 
 /** The rendered YAML must carry every file byte for byte (guards the template's quoting). */

@@ -56,6 +56,13 @@ export interface ElasticSettings {
   suspendTimeoutSeconds: number;
   /** Where the head's power programs send resume/suspend requests (the power agent). */
   agent: { host: string; port: number; url: string };
+  /**
+   * Cloud targets: the port on the head's private address where a new on-demand node posts its SSH
+   * host keys at the end of its first boot (cloud-init phone_home, with the one-time nonce the agent
+   * put in that server's user-data), so the agent verifies its first SSH connection without reading
+   * the console (a server action its credential may not have). Null on the local target.
+   */
+  hostKeyPort: number | null;
   /** Names of the on-demand nodes. */
   nodes: string[];
 }

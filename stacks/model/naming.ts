@@ -91,3 +91,14 @@ export function lookupOf(ref: string): Lookup {
 export function createdByUp<N extends { power: "always" | "on-demand" }>(cluster: { nodes: N[] }): N[] {
   return cluster.nodes.filter((n) => n.power === "always");
 }
+
+/** Length of the one-time nonce (hex) in an on-demand node's phone-home URL. */
+export const HOST_KEY_NONCE_HEX = 32;
+
+/**
+ * Where an on-demand node posts its SSH host keys (cloud-init phone_home): the head's private
+ * address, the model's port, the resume's one-time nonce as the last path segment.
+ */
+export function hostKeyUrl(headAddress: string, port: number, nonce: string): string {
+  return `http://${headAddress}:${port}/host-keys/${nonce}`;
+}

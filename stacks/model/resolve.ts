@@ -152,6 +152,8 @@ function node(
 
 /** The power agent's port: on the local bridge address (host-side helper) or on the head's loopback (cloud). */
 export const POWER_AGENT_PORT = 6820;
+/** Where the OpenStack power agent receives new nodes' host keys (head's private address). */
+export const HOST_KEY_PORT = 6821;
 
 function resolveElastic(spec: ClusterSpec, computes: ClusterNode[], local: LocalLayout): ElasticSettings | null {
   const { min, max } = spec.compute;
@@ -165,6 +167,7 @@ function resolveElastic(spec: ClusterSpec, computes: ClusterNode[], local: Local
     // keeps the node POWERING_DOWN (unusable) for this long after the suspend request.
     suspendTimeoutSeconds: spec.target === "local" ? 5 : 120,
     agent: { host, port: POWER_AGENT_PORT, url: `http://${host}:${POWER_AGENT_PORT}` },
+    hostKeyPort: spec.target === "local" ? null : HOST_KEY_PORT,
     nodes: computes.filter((n) => n.power === "on-demand").map((n) => n.name),
   };
 }

@@ -10,6 +10,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveCluster, validateSpec } from "../../stacks/model/index.js";
 import { agentConfigOf } from "../../scripts/elastic/openstack/agent.js";
+import { lookupCloudRefs } from "../../scripts/elastic/openstack/driver.js";
 import { createClusterCredential, deleteClusterCredential } from "../../scripts/elastic/openstack/credential.js";
 import { OpenStackClient } from "../../scripts/targets/openstack/cloud/client.js";
 import { loadCredentials } from "../../scripts/targets/openstack/cloud/credentials.js";
@@ -45,7 +46,7 @@ export async function benchOpenStack(runs: number): Promise<void> {
     t = performance.now();
     const { head } = await createClusterCredential(demo, cluster);
     console.log(`credential created and its access rules probed in ${Math.round(performance.now() - t)} ms (${load()})`);
-    writeFileSync(join(dir, "agent.json"), JSON.stringify(agentConfigOf(cluster, renderCluster(cluster))));
+    writeFileSync(join(dir, "agent.json"), JSON.stringify(agentConfigOf(cluster, renderCluster(cluster), [], { refs: await lookupCloudRefs(demo, cluster), headAddress: cluster.head.privateIp! })));
     writeFileSync(join(dir, "credential.json"), JSON.stringify(head), { mode: 0o400 });
     writeFileSync(join(dir, "token"), "bench-token\n", { mode: 0o400 });
     const port = await freePort();

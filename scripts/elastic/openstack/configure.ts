@@ -1,7 +1,8 @@
 /**
  * What the head's power agent does once an on-demand server is ACTIVE: the same "after the machine
  * exists" steps as `up` (scripts/deploy), over SSH from the head to the node's private address —
- * host key from the server's console log (no trust on first use), cloud-init's verdict, then
+ * the host key the server posted for this resume (host-keys.ts: no trust on first use, no console
+ * read), cloud-init's verdict, then
  * deployNode (prepare, the node's rendered files and secrets, the applications' packages, the
  * service table's rows through systemd). One code path with `up`: the files are the ones `up`
  * rendered for the node (carried in the agent's configuration) and pushed by the same function.
@@ -9,7 +10,6 @@
 import { readFileSync } from "node:fs";
 import type { Cluster, ClusterNode } from "../../../stacks/model/index.js";
 import { aptInstall } from "../../deploy/apps.js";
-import { waitForHostKey } from "../../deploy/booted.js";
 import { deployNode, filesFor } from "../../deploy/pipeline.js";
 import { systemdStart, waitCloudInit } from "../../deploy/vm.js";
 import type { NodeBundle } from "../../render/index.js";
@@ -31,8 +31,6 @@ export interface NodeSetup {
   packages: string[];
   /** The head's record of the packages as last deployed (`apps push` after `up`); read at each resume, `packages` when absent. */
   packagesFile?: string;
-  /** The server's console log (Nova os-getConsoleOutput). */
-  readConsole(serverId: string): Promise<string>;
   /** How long first boot may take (host keys, SSH, cloud-init). */
   bootMs: number;
   log: (s: string) => void;
@@ -67,10 +65,10 @@ export function setupPlan(s: Pick<NodeSetup, "cluster" | "bundles" | "secrets" |
 
 /** The after-machine step that configures a new server over SSH, as `up` does. */
 export function configureOverSsh(s: NodeSetup): AfterMachine {
-  return async (node, server) => {
+  return async (node, server, postedHostKey) => {
     const t0 = performance.now();
     const address = nodeAddress(s.cluster, node, server);
-    const hostKey = await waitForHostKey(() => s.readConsole(server.id), node.name, { timeoutMs: s.bootMs, intervalMs: 3000 });
+    const hostKey = await postedHostKey();
     const host: SshHost = { name: node.name, host: address, hostKey };
     const pool = new SshPool({ user: "root", privateKey: s.sshKey, connectRetryMs: s.bootMs, readyTimeoutMs: 20_000 });
     try {

@@ -4,8 +4,9 @@
  *
  * - Roles: the narrowest the user has on the project (`member` when present), never `admin`.
  * - Access rules (Keystone ≥ 3.13, Train) limit it to what the agent does: servers (create, list,
- *   show, delete), ports (create, list, show, delete, tag), and reads of images, flavors, networks,
- *   security groups and server groups. A cloud whose Keystone is older gets a credential without
+ *   show, delete), ports (create, list, show, delete), and reads of images, flavors and networks.
+ *   No server action (a new node's host keys come by phone-home: host-keys.ts), no port update (the
+ *   agent's mark is in the port's description), no group reads (`up` looks the ids up). A cloud whose Keystone is older gets a credential without
  *   rules, and `up`/`status` say so. Access rules match method + path only: a rule cannot tell
  *   this cluster's servers from others, so the agent's tag check guards deletes.
  * - `expires_at` = the cluster's expiry (spec `ttl`).
@@ -71,13 +72,10 @@ export function agentAccessRules(c: OpenStackClient): AccessRule[] {
     paths.map((p) => ({ service, method, path: prefix + p }));
   return [
     ...r("compute", "POST", compute, ["/servers"]),
-    ...r("compute", "GET", compute, ["/servers", "/servers/detail", "/servers/*", "/flavors", "/flavors/detail", "/flavors/*", "/os-server-groups"]),
+    ...r("compute", "GET", compute, ["/servers", "/servers/detail", "/servers/*", "/flavors", "/flavors/detail", "/flavors/*"]),
     ...r("compute", "DELETE", compute, ["/servers/*"]),
-    // A new server's console log holds its SSH host keys (os-getConsoleOutput is a server action).
-    ...r("compute", "POST", compute, ["/servers/*/action"]),
     ...r("network", "POST", network, ["/ports"]),
-    ...r("network", "GET", network, ["/ports", "/ports/*", "/networks", "/networks/*", "/security-groups", "/security-groups/*"]),
-    ...r("network", "PUT", network, ["/ports/*/tags"]),
+    ...r("network", "GET", network, ["/ports", "/ports/*", "/networks", "/networks/*"]),
     ...r("network", "DELETE", network, ["/ports/*"]),
     ...r("image", "GET", image, ["/images", "/images/*"]),
   ];

@@ -19,10 +19,15 @@ import { TAG_ID, TAG_POWER, TAG_ROLE, pickClusterTags, parseClusterTags, tagToke
 import { OpenStackError, type OpenStackClient } from "../../targets/openstack/cloud/client.js";
 import { createServer, deleteServer, getServer, listFlavors, listServerGroups, listServers, type Server } from "../../targets/openstack/cloud/compute.js";
 import { findImages } from "../../targets/openstack/cloud/image.js";
-import { create, list, remove, setTags, type Network, type Port, type SecurityGroup } from "../../targets/openstack/cloud/network.js";
+import { create, list, remove, type Network, type Port, type SecurityGroup } from "../../targets/openstack/cloud/network.js";
+import type { HostKeyInbox } from "./host-keys.js";
+import { withPhoneHome } from "./host-keys.js";
 
-/** What happens once a server exists: wait for ACTIVE (what the loopback cloud can show), or configure it. */
-export type AfterMachine = (node: ClusterNode, server: Server) => Promise<void>;
+/**
+ * What happens once a server is ACTIVE: configure it (over SSH, with the host key the server posted
+ * for this resume: `hostKey`). Absent: ACTIVE is the end (what the loopback cloud can show).
+ */
+export type AfterMachine = (node: ClusterNode, server: Server, hostKey: () => Promise<string>) => Promise<void>;
 
 export interface DriverOptions {
   client: OpenStackClient;
@@ -30,6 +35,10 @@ export interface DriverOptions {
   /** User-data per on-demand node, as `up` rendered it (no secret is ever in user-data). */
   userData: Record<string, string>;
   afterMachine?: AfterMachine;
+  /** Where new servers post their host keys (required with afterMachine: each resume gets a nonce in the server's user-data). */
+  hostKeys?: HostKeyInbox;
+  /** Image, flavor, network, security group and server group ids as `up` looked them up (the credential reads no groups). */
+  refs: CloudRefs;
   log?: (s: string) => void;
   /** The credential's own expiry (Keystone's), to tell an expired credential from a revoked one; default the cluster's. */
   credentialExpiresAt?: string | null;
@@ -59,6 +68,41 @@ export function reasonOf(e: unknown, expiresAt: string | null): string {
   return oneLine(m);
 }
 
+/** The ids a new server is made from. */
+export interface CloudRefs { image: string; flavor: string; network: string; groups: string[]; serverGroup?: string }
+
+/**
+ * Image, flavor, network, security groups and server group ids as the model names them, looked up
+ * by `up` with the user's credentials after apply and carried in the agent's configuration: the
+ * agent's credential then needs no read of security groups or server groups, and every node boots
+ * the image the others booted even if a newer one takes its name later.
+ */
+export async function lookupCloudRefs(c: OpenStackClient, cluster: Cluster): Promise<CloudRefs> {
+  const n = cluster.computes[0]!;
+  const images = (await findImages(c, n.imageRef)).filter((i) => i.status === "active");
+  if (images.length !== 1) throw new Error(`image ${n.image}: ${images.length} active images match`);
+  const flavor = (await listFlavors(c)).find((f) => (n.flavorRef.by === "id" ? f.id : f.name) === n.flavorRef.value);
+  if (!flavor) throw new Error(`flavor ${n.flavor} not found`);
+  const net = cluster.network;
+  const nets = net.mode === "create"
+    ? (await list<Network>(c, "network", { name: net.networkName })).filter((x) => parseClusterTags(x.tags, x.description)[TAG_ID] === cluster.id)
+    : await list<Network>(c, "network", net.networkRef.by === "id" ? { id: net.networkRef.value } : { name: net.networkRef.value });
+  if (nets.length !== 1) throw new Error(`network ${net.mode === "create" ? net.networkName : net.network}: ${nets.length} match`);
+  const groups: string[] = [];
+  for (const key of n.securityGroups) {
+    const name = cluster.securityGroups.find((g) => g.key === key)!.name;
+    const found = (await list<SecurityGroup>(c, "security_group", { name })).filter((g) => parseClusterTags(g.tags, g.description)[TAG_ID] === cluster.id);
+    if (found.length !== 1) throw new Error(`security group ${name} of cluster ${cluster.id}: ${found.length} match`);
+    groups.push(found[0]!.id);
+  }
+  let serverGroup: string | undefined;
+  if (cluster.serverGroup) {
+    serverGroup = (await listServerGroups(c)).find((g) => g.name === cluster.serverGroup!.name)?.id;
+    if (!serverGroup) throw new Error(`server group ${cluster.serverGroup.name} not found`);
+  }
+  return { image: images[0]!.id, flavor: flavor.id, network: nets[0]!.id, groups, ...(serverGroup ? { serverGroup } : {}) };
+}
+
 export class CloudPowerDriver {
   private readonly c: OpenStackClient;
   private readonly cluster: Cluster;
@@ -66,13 +110,15 @@ export class CloudPowerDriver {
   private readonly queues = new Map<string, Promise<unknown>>();
   private countLock: Promise<unknown> = Promise.resolve();
   private readonly creating = new Set<string>();
-  private refs?: Promise<{ image: string; flavor: string; network: string; groups: string[]; serverGroup?: string }>;
+  /** Host keys of the servers this agent configured (a later resume of a running node connects with it). */
+  private readonly known = new Map<string, string>();
 
   constructor(private readonly o: DriverOptions) {
     this.c = o.client;
     this.cluster = o.cluster;
     this.log = o.log ?? (() => {});
     if (!o.cluster.elastic) throw new Error(`cluster ${o.cluster.name} has no elastic compute nodes`);
+    if (o.afterMachine && !o.hostKeys) throw new Error("configuring new servers needs their host keys: give the driver a host key inbox");
   }
 
   private get e() { return this.cluster.elastic!; }
@@ -98,52 +144,32 @@ export class CloudPowerDriver {
     return (await listServers(this.c, { name: `^${node}$` })).filter((s) => s.name === node && this.mine(s));
   }
 
-  /** Image, flavor, network, security groups and server group ids, looked up once as the model names them. */
-  private lookups() {
-    return (this.refs ??= (async () => {
-      const n = this.cluster.computes[0]!;
-      const images = (await findImages(this.c, n.imageRef)).filter((i) => i.status === "active");
-      if (images.length !== 1) throw new Error(`image ${n.image}: ${images.length} active images match`);
-      const flavor = (await listFlavors(this.c)).find((f) => (n.flavorRef.by === "id" ? f.id : f.name) === n.flavorRef.value);
-      if (!flavor) throw new Error(`flavor ${n.flavor} not found`);
-      const net = this.cluster.network;
-      const nets = net.mode === "create"
-        ? (await list<Network>(this.c, "network", { name: net.networkName })).filter((x) => parseClusterTags(x.tags, x.description)[TAG_ID] === this.cluster.id)
-        : await list<Network>(this.c, "network", net.networkRef.by === "id" ? { id: net.networkRef.value } : { name: net.networkRef.value });
-      if (nets.length !== 1) throw new Error(`network ${net.mode === "create" ? net.networkName : net.network}: ${nets.length} match`);
-      const groups: string[] = [];
-      for (const key of n.securityGroups) {
-        const name = this.cluster.securityGroups.find((g) => g.key === key)!.name;
-        const found = (await list<SecurityGroup>(this.c, "security_group", { name })).filter((g) => parseClusterTags(g.tags, g.description)[TAG_ID] === this.cluster.id);
-        if (found.length !== 1) throw new Error(`security group ${name} of cluster ${this.cluster.id}: ${found.length} match`);
-        groups.push(found[0]!.id);
-      }
-      let serverGroup: string | undefined;
-      if (this.cluster.serverGroup) {
-        serverGroup = (await listServerGroups(this.c)).find((g) => g.name === this.cluster.serverGroup!.name)?.id;
-        if (!serverGroup) throw new Error(`server group ${this.cluster.serverGroup.name} not found`);
-      }
-      return { image: images[0]!.id, flavor: flavor.id, network: nets[0]!.id, groups, ...(serverGroup ? { serverGroup } : {}) };
-    })().catch((e) => { this.refs = undefined; throw e; }));
-  }
-
   /** `NODE ok id=SERVER [port=PORT]` (port: made by this agent) or `NODE failed REASON`. */
   resume(nodeName: string): Promise<string> {
     const node = this.cluster.computes.find((n) => n.name === nodeName);
     if (!node || !this.e.nodes.includes(nodeName)) return Promise.resolve(`${nodeName} failed refused: not an on-demand node of cluster ${this.cluster.name}`);
     return this.serial(nodeName, async () => {
       let portId: string | undefined, createdPort = false, serverId: string | undefined;
+      const deadline = Date.now() + this.e.resumeTimeoutSeconds * 1000;
+      const ticket = this.o.hostKeys?.expect(nodeName);
       try {
         const existing = await this.serverOf(nodeName);
         const live = existing.filter((s) => s.status !== "ERROR");
-        if (live.length) {
+        const key = live[0] && this.known.get(live[0].id);
+        if (live.length && (!this.o.afterMachine || key)) {
           const s = live[0]!;
-          await this.o.afterMachine?.(node, s);
+          await this.o.afterMachine?.(node, s, async () => key!);
           // The same record as the first resume answered: the port when this agent made it.
           const port = (await list<Port>(this.c, "port", { device_id: s.id })).find((p) => this.agentPort(p, node));
           return `${nodeName} ok id=${s.id}${port ? ` port=${port.id}` : ""} (already there)`;
         }
-        for (const s of existing) { this.log(`${nodeName}: removing server ${s.id} left in ERROR`); await deleteServer(this.c, s.id); }
+        for (const s of existing) {
+          // A running server whose host key this agent never received (it restarted meanwhile) cannot be
+          // connected to safely: it is replaced, as one left in ERROR is.
+          this.log(`${nodeName}: removing server ${s.id} ${s.status === "ERROR" ? "left in ERROR" : "whose host key this agent does not know"}`);
+          await deleteServer(this.c, s.id);
+        }
+        await this.waitGone(existing.map((s) => s.id));
         // Count and reserve under one lock: concurrent resumes cannot overshoot compute.max.
         const reserved = await this.withCountLock(async () => {
           const count = new Set([...(await this.computeServers()).map((s) => s.name), ...this.creating]).size;
@@ -153,32 +179,48 @@ export class CloudPowerDriver {
         });
         if (!reserved) return `${nodeName} failed refused: ${this.e.max} compute servers (compute.max) of cluster ${this.cluster.name} exist already`;
         try {
-          const refs = await this.lookups();
+          const refs = this.o.refs;
           const port = await this.port(node, refs);
           portId = port.id; createdPort = port.created;
+          let userData = this.o.userData[node.name];
+          if (ticket) {
+            if (!userData) throw new Error(`no user-data for ${node.name} in the agent's configuration: run \`uws-cluster up\` again`);
+            userData = withPhoneHome(userData, ticket.url, node.name);
+          }
           const s = await createServer(this.c, {
             name: node.name, imageRef: refs.image, flavorRef: refs.flavor, ports: [port.id], metadata: { ...node.metadata }, tags: [...this.cluster.tagList],
             ...(this.cluster.keypair ? { keyName: this.cluster.keypair.name } : {}),
-            ...(this.o.userData[node.name] ? { userData: this.o.userData[node.name] } : {}),
+            ...(userData ? { userData } : {}),
             ...(this.cluster.availabilityZone ? { availabilityZone: this.cluster.availabilityZone } : {}),
             ...(refs.serverGroup ? { serverGroupId: refs.serverGroup } : {}),
           });
           serverId = s.id;
+          ticket?.bind(s.id);
           this.log(`${nodeName}: server ${s.id} created on port ${port.id}`);
         } finally {
           this.creating.delete(nodeName);
         }
         const active = await this.waitActive(serverId);
-        await this.o.afterMachine?.(node, active);
+        const id = serverId;
+        await this.o.afterMachine?.(node, active, async () => {
+          const k = await ticket!.wait(Math.max(1000, deadline - Date.now()));
+          this.known.set(id, k);
+          return k;
+        });
         // port= only for a port this agent made: suspend deletes it; one `up` made stays with the cluster.
         return `${nodeName} ok id=${serverId}${createdPort ? ` port=${portId}` : ""}`;
       } catch (err) {
         const why = reasonOf(err, this.o.credentialExpiresAt ?? this.cluster.expiresAt);
         this.log(`${nodeName}: resume FAILED: ${why}`);
         // What this try created goes; a port that existed before stays for the next try.
-        if (serverId) await deleteServer(this.c, serverId).catch((e) => this.log(`${nodeName}: cleanup of server ${serverId}: ${(e as Error).message}`));
+        if (serverId) {
+          this.known.delete(serverId);
+          await deleteServer(this.c, serverId).catch((e) => this.log(`${nodeName}: cleanup of server ${serverId}: ${(e as Error).message}`));
+        }
         if (portId && createdPort && !serverId) await remove(this.c, "port", portId).catch((e) => this.log(`${nodeName}: cleanup of port ${portId}: ${(e as Error).message}`));
         return `${nodeName} failed ${why}`;
+      } finally {
+        ticket?.close();
       }
     });
   }
@@ -189,28 +231,27 @@ export class CloudPowerDriver {
     return next;
   }
 
-  /** The node's port: an unbound one of this cluster (made by `up`, or left by an earlier try), else a new one. */
+  /**
+   * The node's port: an unbound one of this cluster (made by `up`, or left by an earlier try), else a
+   * new one. The cluster's tag tokens and this agent's mark go in its description, set at creation
+   * (a tag would need a second call, and an access rule for updating any port's tags).
+   */
   private async port(node: ClusterNode, refs: { network: string; groups: string[] }): Promise<{ id: string; created: boolean }> {
     const found = (await list<Port>(this.c, "port", { name: node.portName, network_id: refs.network }))
       .filter((p) => parseClusterTags(p.tags, p.description)[TAG_ID] === this.cluster.id);
     const free = found.find((p) => !p.device_id);
-    if (free) return { id: free.id, created: false };
+    if (free) return { id: free.id, created: this.agentPort(free, node) };
     if (found.length) throw new Error(`port ${node.portName} is still bound to ${found[0]!.device_id}`);
     const p = await create<Port>(this.c, "port", {
-      name: node.portName, description: node.portDescription, network_id: refs.network, security_groups: refs.groups,
+      name: node.portName, description: `${node.portDescription} ${AGENT_MADE}`, network_id: refs.network, security_groups: refs.groups,
       ...(node.privateIp ? { fixed_ips: [{ ip_address: node.privateIp }] } : {}),
     });
-    try {
-      await setTags(this.c, "port", p.id, [...this.cluster.tagList, AGENT_MADE]);
-    } catch (e) {
-      await remove(this.c, "port", p.id).catch(() => {});
-      throw e;
-    }
     return { id: p.id, created: true };
   }
 
   private agentPort(p: Port, node: ClusterNode): boolean {
-    return p.name === node.portName && parseClusterTags(p.tags, p.description)[TAG_ID] === this.cluster.id && (p.tags ?? []).includes(AGENT_MADE);
+    return p.name === node.portName && parseClusterTags(p.tags, p.description)[TAG_ID] === this.cluster.id
+      && [...(p.tags ?? []), ...(p.description ?? "").split(/\s+/)].includes(AGENT_MADE);
   }
 
   private async waitActive(id: string): Promise<Server> {

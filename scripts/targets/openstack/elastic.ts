@@ -10,7 +10,8 @@
  * - the agent's other head secrets (model: power.node-ssh-key, power.node-munge-key): copies the
  *   agent, running as SlurmUser, reads to configure a new node as `up` does;
  * - the agent's bundle and configuration (the model, the on-demand nodes' user-data and their
- *   rendered files; no secret), pushed in the head's preparation; its systemd unit is a rendered
+ *   rendered files, the cloud ids new servers are made from, looked up with the user's credentials;
+ *   no secret), pushed in the head's preparation; its systemd unit is a rendered
  *   file (templates/slurm/power/uws-power-agent.service.hbs) started from the service table.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import type { Cluster } from "../../../stacks/model/index.js";
 import { REPO_ROOT } from "../../deploy/bundle.js";
 import { agentConfigOf, type AgentConfig } from "../../elastic/openstack/agent.js";
 import { createClusterCredential, describeCredential, type CredentialRecord } from "../../elastic/openstack/credential.js";
+import type { CloudRefs } from "../../elastic/openstack/driver.js";
 import type { Progress } from "../../progress/index.js";
 import { renderCluster, type RenderOptions } from "../../render/index.js";
 import { POWER_FILES } from "../../render/views.js";
@@ -50,9 +52,11 @@ export async function makePowerCredential(client: OpenStackClient, cluster: Clus
 }
 
 /** The agent's bundle and configuration for the head (no secret in either). */
-export function powerAgentFiles(cluster: Cluster, render: RenderOptions, packages: string[]): PushFile[] {
+export function powerAgentFiles(cluster: Cluster, render: RenderOptions, packages: string[], refs: CloudRefs): PushFile[] {
   if (!existsSync(HEAD_AGENT_BUNDLE)) throw new Error(`the power agent bundle ${HEAD_AGENT_BUNDLE} is missing: run npm run build (or reinstall uws-cluster)`);
-  const config: AgentConfig = agentConfigOf(cluster, renderCluster(cluster, render), packages);
+  const headAddress = render.addresses?.[cluster.head.name] ?? cluster.head.privateIp;
+  if (!headAddress) throw new Error(`the head's private address is not known: the power agent's configuration needs it (new nodes post their host keys there)`);
+  const config: AgentConfig = agentConfigOf(cluster, renderCluster(cluster, render), packages, { refs, headAddress });
   return [
     { path: POWER_FILES.agentBundle, content: readFileSync(HEAD_AGENT_BUNDLE), mode: "0644", owner: "root:root" },
     { path: POWER_FILES.agentConfig, content: JSON.stringify(config), mode: "0640", owner: "root:slurm" },

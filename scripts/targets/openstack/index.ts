@@ -31,6 +31,7 @@ import { assertPreflight, preflight } from "./cloud/preflight.js";
 import { cloudStatus, formatStatus, type CloudStatus } from "./cloud/status.js";
 import { listClusters, sweepCluster, sweepDeadlineMs, type SweepResult } from "./cloud/sweep.js";
 import { makePowerCredential, powerAgentFiles } from "./elastic.js";
+import { lookupCloudRefs } from "../../elastic/openstack/driver.js";
 import { parseBackendUrl, selectEngine, type BackendConfig, type Engine, type EngineChoice, type EngineContext, type EngineEvent, type EngineOutputs } from "./engines/index.js";
 import type { CredentialRecord } from "../../elastic/openstack/credential.js";
 import type { PushFile } from "../../ssh/index.js";
@@ -111,9 +112,10 @@ export async function provisionCloud(ctx: TargetContext, secrets: SecretValues, 
  * The power agent's files as `up` pushes them to the head (bundle, configuration), rendered with
  * the addresses `up` renders the cluster with next: a node the agent adds gets what `up` would give it.
  */
-export function powerAgentHeadFiles(cluster: Cluster, outputs: EngineOutputs): PushFile[] {
+export async function powerAgentHeadFiles(client: OpenStackClient, cluster: Cluster, outputs: EngineOutputs): Promise<PushFile[]> {
   const addresses = Object.fromEntries(createdByUp(cluster).map((n) => [n.name, outputs.privateIps[n.name] ?? n.privateIp!]));
-  return powerAgentFiles(cluster, { addresses, headPublicIp: outputs.headPublicIp }, appPackages(loadApps(cluster, shippedDefinitionNames())));
+  const refs = await lookupCloudRefs(client, cluster);
+  return powerAgentFiles(cluster, { addresses, headPublicIp: outputs.headPublicIp }, appPackages(loadApps(cluster, shippedDefinitionNames())), refs);
 }
 
 async function create(ctx: TargetContext, secrets: SecretValues): Promise<Machines> {
@@ -140,7 +142,7 @@ async function create(ctx: TargetContext, secrets: SecretValues): Promise<Machin
     ...m,
     async prepare(pool, progress) {
       await m.prepare!(pool, progress);
-      await progress.step("Installing the power agent on the head", () => pool.push(m.nodes[0]!.ssh, powerAgentHeadFiles(cluster, outputs)));
+      await progress.step("Installing the power agent on the head", async () => pool.push(m.nodes[0]!.ssh, await powerAgentHeadFiles(client, cluster, outputs)));
     },
   };
 }

@@ -18,10 +18,11 @@
  * overlaps test/targets/openstack/cloud's).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { qualifiedName, resolveCluster, TAG_ID, TAG_NAME, TAG_ROLE, tagToken, validateSpec, type Cluster } from "../../../stacks/model/index.js";
+import { qualifiedName, resolveCluster, TAG_ID, TAG_NAME, TAG_POWER, TAG_ROLE, tagToken, validateSpec, type Cluster } from "../../../stacks/model/index.js";
 import { createClusterCredential, deleteClusterCredential, describeCredential, findClusterCredential, type CredentialRecord, type HeadCredential, credentialLogin } from "../../../scripts/elastic/openstack/credential.js";
 import { OpenStackClient } from "../../../scripts/targets/openstack/cloud/client.js";
 import { loadCredentials } from "../../../scripts/targets/openstack/cloud/credentials.js";
@@ -45,6 +46,7 @@ import { tempDir } from "../../harness/files.js";
 import { freePort } from "../../harness/ports.js";
 import { waitFor } from "../../harness/wait.js";
 import { REPO_ROOT } from "../../../scripts/deploy/bundle.js";
+import { lookupCloudRefs } from "../../../scripts/elastic/openstack/driver.js";
 
 const root = tempDir("os-power");
 let cloud: TestCloud;
@@ -109,8 +111,8 @@ describe("the power agent's application credential", () => {
     expect(JSON.stringify(record)).not.toContain(head.secret);
   });
 
-  it("it can do what the agent does: list servers, flavors, images, networks, security groups, ports", async () => {
-    for (const [svc, path] of [["compute", "/servers/detail"], ["compute", "/flavors/detail"], ["image", "/images"], ["network", "/networks"], ["network", "/security-groups"], ["network", "/ports"]] as const) {
+  it("it can do what the agent does: list servers, flavors, images, networks, ports", async () => {
+    for (const [svc, path] of [["compute", "/servers/detail"], ["compute", "/flavors/detail"], ["image", "/images"], ["network", "/networks"], ["network", "/ports"]] as const) {
       expect((await cred.request(svc, "GET", path)).status, `${svc} GET ${path}`).toBe(200);
     }
   });
@@ -126,6 +128,16 @@ describe("the power agent's application credential", () => {
     expect(await refused("network", "POST", "/networks", { network: { name: "not-allowed" } })).toBe(401);
     expect(await refused("image", "POST", "/images", { name: "not-allowed", disk_format: "raw", container_format: "bare" })).toBe(401);
     expect(await refused("identity", "POST", `/users/${demo.userId}/application_credentials`, { application_credential: { name: "nope" } })).toBe(403);
+    // No server action (stop, reboot, rebuild, console…) on any server, no port update, no group read.
+    // On ids that do not exist: a call the rules allowed would be answered 404 by the service, a refused one never reaches it.
+    const none = randomUUID();
+    expect(await refused("compute", "POST", `/servers/${none}/action`, { "os-stop": null })).toBe(401);
+    expect(await refused("compute", "POST", `/servers/${none}/action`, { "os-getConsoleOutput": { length: 10 } })).toBe(401);
+    expect(await refused("network", "PUT", `/ports/${none}/tags`, { tags: ["not-allowed"] })).toBe(401);
+    expect(await refused("network", "PUT", `/ports/${none}`, { port: { name: "not-allowed" } })).toBe(401);
+    expect(await refused("network", "GET", "/security-groups")).toBe(401);
+    expect(await refused("compute", "GET", "/os-server-groups")).toBe(401);
+    expect((await cred.request("compute", "GET", `/servers/${none}`, { ok: [404] })).status).toBe(404);
     // The network is still there (the refusals are not mere answer codes).
     expect((await list<Network>(demo, "network", { id: net.id })).length).toBe(1);
   });
@@ -198,7 +210,7 @@ describe("the shipped power programs with the OpenStack power agent (min 0, max 
     await buildCluster(demo, { ...cluster, nodes: [cluster.head] });
     head = (await createClusterCredential(demo, cluster)).head;
     const userData = Object.fromEntries(renderCluster(cluster).filter((b) => cluster.elastic!.nodes.includes(b.node.name)).map((b) => [b.node.name, b.userData]));
-    writeFileSync(files.config, JSON.stringify({ cluster, userData }));
+    writeFileSync(files.config, JSON.stringify({ cluster, userData, refs: await lookupCloudRefs(demo, cluster), headAddress: cluster.head.privateIp }));
     writeFileSync(files.token, "agent-token-for-the-test\n", { mode: 0o400 });
     expect(readFileSync(files.config, "utf8")).not.toContain(head.secret);
     agentUrl = `http://127.0.0.1:${await freePort()}`;
@@ -235,9 +247,9 @@ describe("the shipped power programs with the OpenStack power agent (min 0, max 
       expect(record(s.name)).toMatch(new RegExp(`^id=${s.id} port=[0-9a-f-]{36}$`));
       const portId = /port=(\S+)/.exec(record(s.name)!)![1]!;
       const port = (await list<Port>(demo, "port", { id: portId }))[0]!;
-      expect(port).toMatchObject({ name: node.portName, device_id: s.id, description: node.portDescription });
+      // The cluster's tag tokens and the agent's mark are in the description, set at creation (no tag update).
+      expect(port).toMatchObject({ name: node.portName, device_id: s.id, description: `${node.portDescription} ${tagToken(TAG_POWER, "agent")}` });
       expect(port.fixed_ips.map((f) => f.ip_address)).toEqual([node.privateIp]);
-      expect(port.tags).toEqual(expect.arrayContaining(cluster.tagList));
       const full = (await demo.request("compute", "GET", `/servers/${s.id}`)).body.server;
       expect(full.flavor.original_name).toBe(node.flavor);
       expect(full.key_name).toBe(cluster.keypair.name);

@@ -6,8 +6,9 @@
  *
  * Named stand-ins, for what only Nova has:
  *  - the server: `{ id, addresses }` as Nova would return it once ACTIVE (no Nova call is made);
- *  - the console log (os-getConsoleOutput): the booted node's console file, where its cloud-init
- *    prints the real host key block exactly as a VM's console shows it;
+ *  - the head's private address in the node's phone-home URL: the machines bridge's host address,
+ *    where this process (the agent's side) serves the host-key inbox as the agent does on the head
+ *    (host-keys.ts); the nonce, the post (cloud-init's own phone_home) and its checks are the agent's;
  *  - the network: the machines bridge subnet, given to the OpenStack model as its network's cidr, so
  *    the model's address of the node is the node's address; the node has no route out, so its
  *    user-data carries the machines apt proxy (the model's `downloads`, as for a machines cluster);
@@ -30,14 +31,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveCluster, validateSpec, type Cluster, type ClusterNode } from "../../../stacks/model/index.js";
 import { consoleLog, destroyMachines, imageReady, mirrorDir, provisionMachines, sweepMachines } from "../../../stacks/machines/index.js";
+import type { Server as HttpServer } from "node:http";
 import { agentConfigOf, type AgentConfig } from "../../../scripts/elastic/openstack/agent.js";
-import { waitForHostKey } from "../../../scripts/deploy/booted.js";
+import { hostKeysFromConsole } from "../../../scripts/deploy/booted.js";
 import { configureOverSsh } from "../../../scripts/elastic/openstack/configure.js";
+import { HostKeyInbox, serveHostKeys, withPhoneHome, type HostKeyTicket } from "../../../scripts/elastic/openstack/host-keys.js";
 import { renderCluster } from "../../../scripts/render/index.js";
 import { missingHostPackages } from "../../../scripts/targets/machines/index.js";
 import { SshPool, type SshHost } from "../../../scripts/ssh/index.js";
 import { cli } from "../../harness/cli.js";
 import { cloudSpec } from "../../harness/specs.js";
+import { freePort } from "../../harness/ports.js";
 
 const root = process.getuid?.() === 0;
 const ready = root && missingHostPackages().length === 0;
@@ -77,18 +81,28 @@ const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex")
 let sshKey: Buffer;
 let cfg: AgentConfig;
 let bundles: ReturnType<typeof renderCluster>;
+let inbox: HostKeyInbox;
+let keyServer: HttpServer;
+let ticket: HostKeyTicket;
+/** The host key the node posted. */
+let posted = "";
+/** Stand-in ids of what the node boots from (no cloud here: the machines image is the image). */
+const refs = { image: "stand-in-image", flavor: "stand-in-flavor", network: "stand-in-network", groups: [] };
 const logs: string[] = [];
 const headConf = () => String(bundles.find((b) => b.node.role === "head")!.files.find((f) => f.path === "/etc/slurm/slurm.conf")!.content);
 
-/** What the agent runs for a server Nova reports ACTIVE: the head's after-machine step, its console read through `readConsole`. */
-function agentStep(readConsole: () => Promise<string>, config = cfg) {
-  return configureOverSsh({
+/** What the agent runs for a server Nova reports ACTIVE: the head's after-machine step, with the host key `hostKey` gives it. */
+function agentStep(hostKey: () => Promise<string>, config = cfg) {
+  const step = configureOverSsh({
     cluster: config.cluster, bundles: config.bundles, packages: cfg.packages, secrets: new Map([["munge.key", mungeKey]]), sshKey,
-    readConsole: async () => readConsole(), bootMs: 600_000, log: (s) => logs.push(s),
+    bootMs: 600_000, log: (s) => logs.push(s),
   });
+  return (n: ClusterNode, s: never) => step(n, s, hostKey);
 }
+/** The node's instance id (its NoCloud seed's, as Nova's metadata gives a VM its server id). */
+const instanceId = () => `${booted.id}-${node.name}`;
 /** Stand-in for the ACTIVE server Nova returns: its id and its fixed address on the cluster's network. */
-const server = () => ({ id: `stand-in-${node.name}`, addresses: { [cluster.network.mode === "create" ? cluster.network.networkName : "net"]: [{ addr: node.privateIp!, "OS-EXT-IPS:type": "fixed" }] } }) as never;
+const server = () => ({ id: instanceId(), addresses: { [cluster.network.mode === "create" ? cluster.network.networkName : "net"]: [{ addr: node.privateIp!, "OS-EXT-IPS:type": "fixed" }] } }) as never;
 
 /**
  * The head's slurmctld, real, with the head's rendered slurm.conf and the cluster's munge key: the
@@ -161,28 +175,47 @@ describe.skipIf(!ready && !process.env.CI)("the OpenStack agent configures a boo
     sshKey = readFileSync(join(dir, "key"));
     bundles = renderCluster(cluster);
     // As on the head: up writes the agent's configuration as JSON, the agent reads it back.
-    cfg = JSON.parse(JSON.stringify(agentConfigOf(cluster, bundles, apps))) as AgentConfig;
+    cfg = JSON.parse(JSON.stringify(agentConfigOf(cluster, bundles, apps, { refs, headAddress: machines.machines.hostIp }))) as AgentConfig;
     expect(cfg.userData[node.name]).toContain("apt:\n  proxy:");
-    await provisionMachines(booted, { store, userData: { [node.name]: cfg.userData[node.name]! }, publicKey: readFileSync(join(dir, "key.pub"), "utf8"), mirror: mirrorDir(), step: (_t, fn) => fn() });
+    // The agent's side of a resume: a nonce for this node, its URL in the server's copy of the user-data.
+    // The bridge (and its address) exists once the node is provisioned; cloud-init posts at the end of the
+    // node's first boot (and retries): the listener starts after provisioning, on a port chosen now.
+    const keyPort = await freePort();
+    inbox = new HostKeyInbox({ address: machines.machines.hostIp, port: () => keyPort, log: (s) => logs.push(s) });
+    ticket = inbox.expect(node.name);
+    ticket.bind(instanceId());
+    const userData = withPhoneHome(cfg.userData[node.name]!, ticket.url, node.name);
+    await provisionMachines(booted, { store, userData: { [node.name]: userData }, publicKey: readFileSync(join(dir, "key.pub"), "utf8"), mirror: mirrorDir(), step: (_t, fn) => fn() });
+    keyServer = await serveHostKeys(inbox, { host: machines.machines.hostIp, port: keyPort, log: (s) => logs.push(s) });
     startHead(headConf());
   }, 1_800_000);
 
   afterAll(async () => {
     pool?.close();
+    ticket?.close();
+    keyServer?.close();
     await stopHead();
     await destroyMachines(store).catch(() => undefined);
     await sweepMachines(booted);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
-  it("a console whose host key is not the node's: the agent refuses to connect and pushes nothing", async () => {
+  it("at the end of its first boot the node posts its host keys (cloud-init phone_home, the nonce of its user-data) and the agent takes them", async () => {
+    posted = await ticket.wait(900_000);
+    // The key cloud-init also printed on the console: the node's own.
+    expect(hostKeysFromConsole(consoleLog(booted, node.name))).toContain(posted);
+    expect(logs.join("\n")).toContain(`host keys: ${node.name}: host key ssh-ed25519 received`);
+    // The nonce is spent: a second post (a job on some node that learnt it later) is refused.
+    const again = await fetch(ticket.url, { method: "POST", body: new URLSearchParams({ instance_id: instanceId(), pub_key_ed25519: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake" }) });
+    expect(again.status).toBe(409);
+  }, 900_000);
+
+  it("a host key that is not the node's: the agent refuses to connect and pushes nothing", async () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other")]);
-    const other = readFileSync(join(dir, "other.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-    const forged = `-----BEGIN SSH HOST KEY KEYS-----\n${other}\n-----END SSH HOST KEY KEYS-----\n`;
+    const forged = readFileSync(join(dir, "other.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
     await expect(agentStep(async () => forged)(node, server())).rejects.toThrow(/host key of .* does not match the recorded key: refusing to connect/);
-    // Read with the node's real key (from its console): our munge key is not there.
-    const real = await waitKey();
-    host = { name: node.name, host: node.privateIp!, hostKey: real };
+    // Read with the node's real key (the one it posted): our munge key is not there.
+    host = { name: node.name, host: node.privateIp!, hostKey: posted };
     pool = new SshPool({ user: "root", privateKey: sshKey, connectRetryMs: 120_000, readyTimeoutMs: 20_000 });
     const r = await pool.exec(host, "sha256sum /etc/munge/munge.key 2>/dev/null || true");
     expect(r.stdout).not.toContain(sha(mungeKey));
@@ -190,14 +223,14 @@ describe.skipIf(!ready && !process.env.CI)("the OpenStack agent configures a boo
 
   it("a node where slurmd cannot start (cgroup plugins on read-only controllers): the resume fails at once with slurmd's own error", async () => {
     const c = openstackCluster({ cgroups: true });
-    const bad = JSON.parse(JSON.stringify(agentConfigOf(c, renderCluster(c), apps))) as AgentConfig;
-    await expect(agentStep(async () => consoleLog(booted, node.name), bad)(node, server()))
+    const bad = JSON.parse(JSON.stringify(agentConfigOf(c, renderCluster(c), apps, { refs, headAddress: machines.machines.hostIp }))) as AgentConfig;
+    await expect(agentStep(async () => posted, bad)(node, server()))
       .rejects.toThrow(new RegExp(`${node.name}: slurmd stopped right after its start: .*proctrack/cgroup`));
   }, 900_000);
 
-  it("the node's real console: cloud-init's verdict, then deployNode (files, munge key, packages, services); again on a configured node", async () => {
+  it("with the posted host key: cloud-init's verdict, then deployNode (files, munge key, packages, services); again on a configured node", async () => {
     const t0 = performance.now();
-    await agentStep(async () => consoleLog(booted, node.name))(node, server());
+    await agentStep(async () => posted)(node, server());
     const ms = Math.round(performance.now() - t0);
     console.log(`configured ${node.name} in ${ms} ms (cloud-init had finished during the earlier cases), load ${readFileSync("/proc/loadavg", "utf8").trim()}`);
     expect(logs.join("\n")).toContain(`${node.name}: configured over SSH at ${node.privateIp}`);
@@ -231,7 +264,3 @@ describe.skipIf(!ready && !process.env.CI)("the OpenStack agent configures a boo
     expect(inHead(["srun", "-N1", "-w", node.name, "--time=1", "hostname"]).trim()).toBe(node.name);
   }, 120_000);
 });
-
-function waitKey(): Promise<string> {
-  return waitForHostKey(async () => consoleLog(booted, node.name), node.name, { timeoutMs: 120_000, intervalMs: 1000 });
-}

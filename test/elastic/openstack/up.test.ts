@@ -97,7 +97,8 @@ describe("what up writes to the head of an elastic openstack cluster", () => {
 
   it("the agent's bundle and configuration: the model, the on-demand nodes' user-data and rendered files, no secret value", () => {
     expect(existsSync(HEAD_AGENT_BUNDLE), "npm run build makes dist/cli/head/uws-power-agent.mjs").toBe(true);
-    const files = powerAgentFiles(c, {}, ["python3-numpy"]);
+    const refs = { image: "i", flavor: "f", network: "n", groups: ["g"] };
+    const files = powerAgentFiles(c, {}, ["python3-numpy"], refs);
     expect(files.map((f) => [f.path, f.mode, f.owner])).toEqual([[POWER_FILES.agentBundle, "0644", "root:root"], [POWER_FILES.agentConfig, "0640", "root:slurm"]]);
     const text = String(files[1]!.content);
     for (const v of secrets.values()) expect(text).not.toContain(v.toString());
@@ -105,6 +106,10 @@ describe("what up writes to the head of an elastic openstack cluster", () => {
     expect(Object.keys(cfg.userData).sort()).toEqual(c.elastic!.nodes);
     expect(cfg.bundles.map((b: { node: { name: string } }) => b.node.name)).toEqual(c.elastic!.nodes);
     expect(cfg.packages).toEqual(["python3-numpy"]);
+    // The ids up looked up (the credential reads no groups) and where new nodes post their host keys.
+    expect(cfg.refs).toEqual(refs);
+    expect(cfg.headAddress).toBe(c.head.privateIp);
+    for (const n of c.elastic!.nodes) expect(cfg.userData[n]).toContain(`url: "http://${c.head.privateIp}:${c.elastic!.hostKeyPort}/host-keys/${"0".repeat(32)}"`);
   });
 
   it("the bundle runs alone, as on the head (a folder without node_modules): it gets as far as reading its configuration", () => {
@@ -137,7 +142,7 @@ describe("the agent configures a new node with what up would push to it (one cod
   it("the plan for an on-demand node: root over SSH to its address, the same files and secrets as up's deploy, the applications' packages", () => {
     const c = elastic(0, 2);
     const upBundles = renderCluster(c, { addresses: { [c.head.name]: "192.168.52.10" }, headPublicIp: "198.51.100.20" });
-    const cfg = JSON.parse(JSON.stringify(agentConfigOf(c, upBundles, ["gnuplot-nox"])));
+    const cfg = JSON.parse(JSON.stringify(agentConfigOf(c, upBundles, ["gnuplot-nox"], { refs: { image: "i", flavor: "f", network: "n", groups: [] }, headAddress: "192.168.52.10" })));
     const node = c.computes[1]!;
     const agentSecrets = new Map([["munge.key", secrets.get("munge.key")!]]);
     const plan = setupPlan({ cluster: c, bundles: cfg.bundles, secrets: agentSecrets, packages: cfg.packages }, node, nodeAddress(c, node, { id: "s" }));

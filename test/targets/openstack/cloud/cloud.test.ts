@@ -507,7 +507,7 @@ describe("elastic cluster (min 0, max 2): up's cloud half, what it writes to the
 
   it("what up writes to the head: the agent's unit, bundle and configuration, and the credential 0400 slurm:slurm that logs in", async () => {
     const bundles = renderCluster(cluster, { addresses: prov.outputs.privateIps, headPublicIp: prov.outputs.headPublicIp });
-    headFiles = [...filesFor({ cluster, bundles, secrets }, cluster.head), ...powerAgentHeadFiles(cluster, prov.outputs)];
+    headFiles = [...filesFor({ cluster, bundles, secrets }, cluster.head), ...(await powerAgentHeadFiles(prov.client, cluster, prov.outputs))];
     const at = (p: string) => headFiles.find((f) => f.path === p);
     expect(String(at(POWER_FILES.agentUnit)!.content)).toMatch(/^User=slurm$[\s\S]*^ExecStart=\S+ \/opt\/uws-power-agent\/uws-power-agent.mjs --config \/etc\/slurm\/uws-power\/agent.json$/m);
     expect(at(POWER_FILES.agentBundle)!.content).toEqual(readFileSync(HEAD_AGENT_BUNDLE));
