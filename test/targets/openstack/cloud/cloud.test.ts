@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenStackClient, OpenStackError, type ClientOptions } from "../../../../scripts/targets/openstack/cloud/client.js";
 import { loadCredentials, type CloudCredentials } from "../../../../scripts/targets/openstack/cloud/credentials.js";
 import { getServer } from "../../../../scripts/targets/openstack/cloud/compute.js";
-import { listKeypairs, listServerGroups } from "../../../../scripts/targets/openstack/cloud/compute.js";
+import { listKeypairs, listServerGroups, listServers } from "../../../../scripts/targets/openstack/cloud/compute.js";
 import { scanProject } from "../../../../scripts/targets/openstack/cloud/inventory.js";
 import { list, NEUTRON, type NeutronKind } from "../../../../scripts/targets/openstack/cloud/network.js";
 import { assertPreflight, preflight } from "../../../../scripts/targets/openstack/cloud/preflight.js";
@@ -519,6 +519,11 @@ describe("elastic cluster (min 0, max 2): up's cloud half, what it writes to the
     const config = String(at(POWER_FILES.agentConfig)!.content);
     expect(config).not.toContain(head.secret);
     expect(JSON.parse(config).cluster.elastic.nodes).toEqual([`${cluster.name}-compute-1`, `${cluster.name}-compute-2`]);
+    // The ids up looked up for new servers (the head's own image and flavor) and the head's private address (host keys are posted there).
+    const headServer = (await demo.request("compute", "GET", `/servers/${(await listServers(demo, { name: `^${cluster.head.name}$` }))[0]!.id}`)).body.server;
+    expect(JSON.parse(config).refs).toMatchObject({ image: headServer.image.id, groups: expect.any(Array) });
+    expect(JSON.parse(config).refs.groups).toHaveLength(1);
+    expect(JSON.parse(config).headAddress).toBe(prov.outputs.privateIps[cluster.head.name] ?? cluster.head.privateIp);
     // slurm.conf: both compute nodes are powered by Slurm.
     expect(String(at("/etc/slurm/slurm.conf")!.content).match(/^NodeName=\S+ .*State=CLOUD$/gm)?.length).toBe(2);
   });
