@@ -13,6 +13,11 @@ import type { ClusterState } from "../state/store.js";
 export function systemSshArgv(cluster: Cluster, state: ClusterState, node: ClusterNode, command: string[], o: { jumpThroughHead: boolean }): string[] {
   const key = ensureSshKey(state);
   const recorded = knownHosts(state);
+  if (node.power === "on-demand" && !recorded.some((h) => h.name === node.name)) {
+    // The power agent on the head verified this node's host key when it made it; this machine never saw it.
+    throw new CliError(`${node.name} is an on-demand node (Slurm powers it up when jobs wait) with no host key recorded on this machine: it is powered down, `
+      + `or the head's power agent made it (on a cloud only the agent sees its host key). Reach it through Slurm from the head: uws-cluster ssh head --name ${cluster.name} -- srun -w ${node.name} hostname`);
+  }
   const addressOf = (name: string) => recorded.find((h) => h.name === name)?.address ?? cluster.nodes.find((n) => n.name === name)?.privateIp;
   const address = addressOf(node.name);
   if (!address) throw new CliError(`no address recorded for ${node.name}: is cluster ${cluster.name} up? (uws-cluster status)`);
