@@ -10,12 +10,20 @@
 //    The machine is shared and the bench saturates both cores: rates move with everyone else's
 //    load, and the worker's CPU shows as lost rate only when the cores are full. CPU per operation
 //    moves far less with load: it is the figure to trust on a busy machine.
+//    With provenance on, the aborted jobs' provenance is then fetched once each and again (8
+//    clients): a job that never ran gets its record on the first request, so that is where its
+//    cost went (before, the first request found it stored).
+//    Each round runs the servers in a rotated order (the load drifts during a round), and beside
+//    best and median the table gives the median of the per-round ratios to off (paired: both ran
+//    in the same minutes). --only aborts,hello (words starting op names) measures only those ops,
+//    so more rounds fit in the same time.
 //    UWS_MAIN=path/to/runtime/main.ts benchmarks another copy; UWS_MAIN_BEFORE=… (a worktree of
 //    an older commit) adds a third server per round, that copy with provenance on, so before and
 //    after are measured in the same minutes.
 // 2. In process: the main thread's CPU time for JobService to finish a COMPLETED hello job, without
 //    and with the provenance hook, then per job what storing the records costs the main thread and
-//    the other threads (the provenance worker: capture, hashes, JSON, SQLite).
+//    the other threads (the provenance worker: capture, hashes, JSON, SQLite); the same for
+//    aborting a PENDING job (a job that never ran: its record waits for a request).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -114,7 +122,13 @@ interface Op {
   all: number;
 }
 const OPS = ["creations, sequential", "creations, 8 clients", "aborts of PENDING jobs", "hello runs to COMPLETED"] as const;
-type Figures = Record<(typeof OPS)[number], Op>;
+const onlyArg = process.argv.indexOf("--only");
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1]!.split(",").map((w) => w.trim().toLowerCase()) : undefined;
+const wanted = (op: string) => !ONLY || ONLY.some((w) => op.toLowerCase().startsWith(w));
+const MEASURED = OPS.filter(wanted);
+/** With provenance on: GET /uws/hello/{id}/provenance of every aborted job, first and second time. */
+const GETS = ["provenance of aborted jobs, 1st GET", "provenance of aborted jobs, 2nd GET"] as const;
+type Figures = Partial<Record<(typeof OPS)[number] | (typeof GETS)[number], Op>>;
 
 async function measured(pid: number, n: number, fn: () => Promise<number>): Promise<Op> {
   await quiet(pid);
@@ -150,21 +164,29 @@ async function endToEnd(main: string, provenance: boolean): Promise<Figures> {
     };
     for (let i = 0; i < 2000; i++) await create();
     const f = {} as Figures;
-    f["creations, sequential"] = await measured(pid, 4000, () => pool(4000, 1, async () => void (await create())));
-    f["creations, 8 clients"] = await measured(pid, 8000, () => pool(8000, 8, async () => void (await create())));
+    if (wanted("creations, sequential")) f["creations, sequential"] = await measured(pid, 4000, () => pool(4000, 1, async () => void (await create())));
+    if (wanted("creations, 8 clients")) f["creations, 8 clients"] = await measured(pid, 8000, () => pool(8000, 8, async () => void (await create())));
     // Completions without a process: PENDING jobs aborted (the final-phase path).
     const pending: string[] = [];
-    for (let i = 0; i < 3000; i++) pending.push(await create());
-    f["aborts of PENDING jobs"] = await measured(pid, pending.length, () =>
+    if (wanted("aborts of PENDING jobs")) for (let i = 0; i < 3000; i++) pending.push(await create());
+    if (pending.length) f["aborts of PENDING jobs"] = await measured(pid, pending.length, () =>
       pool(pending.length, 8, async (i) => {
         const r = await req(port, "POST", `${pending[i]}/phase`, "PHASE=ABORT");
         if (r.status !== 303) throw new Error(`abort: ${r.status}`);
       }),
     );
+    if (provenance && pending.length)
+      for (const op of GETS)
+        f[op] = await measured(pid, pending.length, () =>
+          pool(pending.length, 8, async (i) => {
+            const r = await req(port, "GET", `${pending[i]}/provenance`);
+            if (r.status !== 200) throw new Error(`provenance: ${r.status}`);
+          }),
+        );
     // Completions with a process each: hello jobs run to COMPLETED (8 at once). The rate counts
     // from the first creation to the last COMPLETED; CPU per job includes creating and polling it.
     const N = 240;
-    f["hello runs to COMPLETED"] = await measured(pid, N, async () => {
+    if (wanted("hello runs to COMPLETED")) f["hello runs to COMPLETED"] = await measured(pid, N, async () => {
       const t = performance.now();
       const jobs: string[] = [];
       await pool(N, 8, async () => void jobs.push(await create("name=run&PHASE=RUN")));
@@ -203,6 +225,10 @@ interface InProcess {
   /** After it: main-thread µs per job (receiving and storing records) and other threads' (the worker). */
   afterMain: number;
   afterOther: number;
+  /** The same for aborting a PENDING job (never ran): main thread without and with the hook, then other threads. */
+  abortOff: number;
+  abortOn: number;
+  abortAfterOther: number;
 }
 
 /** CPU µs JobService spends finishing a COMPLETED hello job (its greeting file in place), per thread. */
@@ -234,7 +260,24 @@ async function inProcess(): Promise<InProcess> {
     await once(500, true); // warm-up
     await app.uws.provenance?.settle();
     await once(500, false);
-    const r = { off: Infinity, on: Infinity, afterMain: Infinity, afterOther: Infinity };
+    const aborts = async (n: number, withHook: boolean): Promise<number> => {
+      service.finalHooks.length = 0;
+      if (withHook) service.finalHooks.push(...hooks);
+      const jobs = [];
+      for (let i = 0; i < n; i++) jobs.push(await service.create(def, null, [{ name: "name", value: `a${i}` }], {}));
+      const c = mainThreadCpu();
+      for (const job of jobs) await service.abort(job);
+      return (mainThreadCpu() - c) / n;
+    };
+    const r = { off: Infinity, on: Infinity, afterMain: Infinity, afterOther: Infinity, abortOff: Infinity, abortOn: Infinity, abortAfterOther: Infinity };
+    for (let round = 0; round < 3; round++) {
+      r.abortOff = Math.min(r.abortOff, await aborts(N, false));
+      r.abortOn = Math.min(r.abortOn, await aborts(N, true));
+      const m = mainThreadCpu();
+      const p = processCpu();
+      await app.uws.provenance?.settle();
+      r.abortAfterOther = Math.min(r.abortAfterOther, (processCpu() - p - (mainThreadCpu() - m)) / N);
+    }
     for (let round = 0; round < 3; round++) {
       r.off = Math.min(r.off, await once(N, false));
       r.on = Math.min(r.on, await once(N, true));
@@ -266,32 +309,45 @@ async function main() {
   console.log(`server: ${MAIN}${BEFORE ? `; before: ${BEFORE}` : ""}`);
   const all = new Map<string, Figures[]>(MODES.map((m) => [m.name, []]));
   for (let round = 0; round < rounds; round++)
-    for (const mode of MODES) {
+    for (const mode of [...MODES.slice(round % MODES.length), ...MODES.slice(0, round % MODES.length)]) {
       const before = load();
       const f = await endToEnd(mode.main, mode.provenance);
       all.get(mode.name)!.push(f);
       console.log(`round ${round + 1}, provenance ${mode.name} (${before} → ${load()}):`);
-      for (const op of OPS) {
+      for (const op of [...OPS, ...GETS]) {
         const o = f[op];
-        console.log(`  ${op.padEnd(24)} ${o.rate.toFixed(op.startsWith("hello") ? 1 : 0).padStart(6)}/s   server CPU per op: main ${o.main.toFixed(0).padStart(4)} µs, worker ${o.worker.toFixed(0).padStart(3)} µs, all threads ${o.all.toFixed(0).padStart(4)} µs`);
+        if (!o) continue;
+        console.log(`  ${op.padEnd(36)} ${o.rate.toFixed(op.startsWith("hello") ? 1 : 0).padStart(6)}/s   server CPU per op: main ${o.main.toFixed(0).padStart(4)} µs, worker ${o.worker.toFixed(0).padStart(3)} µs, all threads ${o.all.toFixed(0).padStart(4)} µs`);
       }
     }
   console.log(`\n${rounds} rounds each (${load()}). Cost = change from provenance off. Server CPU per operation is the figure to trust on a shared machine (rates move with others' load; the worker's CPU costs rate only when both cores are full, as here). Goal ≤ 5 %.`);
   const row = (label: string, pick: (o: Op) => number, better: "max" | "min", digits = 0) => {
     const best = (xs: number[]) => (better === "max" ? Math.max(...xs) : Math.min(...xs));
-    for (const op of OPS) {
-      const of = (m: string) => all.get(m)!.map((f) => pick(f[op]));
+    for (const op of MEASURED) {
+      const of = (m: string) => all.get(m)!.map((f) => pick(f[op]!));
       const [bOff, mOff] = [best(of("off")), median(of("off"))];
       const cells = MODES.slice(1).map((m) => {
         const [b, md] = [best(of(m.name)), median(of(m.name))];
-        return `${m.name} ${b.toFixed(digits).padStart(6)} ${pctMore(b, bOff).padStart(8)} | ${md.toFixed(digits).padStart(6)} ${pctMore(md, mOff).padStart(8)}`;
+        const paired = median(of(m.name).map((x, i) => x / of("off")[i]!));
+        return `${m.name} ${b.toFixed(digits).padStart(6)} ${pctMore(b, bOff).padStart(8)} | ${md.toFixed(digits).padStart(6)} ${pctMore(md, mOff).padStart(8)} | ${pctMore(paired, 1).padStart(8)}`;
       });
-      console.log(`  ${label.padEnd(20)} ${op.padEnd(24)} best | median: off ${bOff.toFixed(digits).padStart(6)} | ${mOff.toFixed(digits).padStart(6)};  ${cells.join(";  ")}`);
+      console.log(`  ${label.padEnd(20)} ${op.padEnd(24)} best | median | paired: off ${bOff.toFixed(digits).padStart(6)} | ${mOff.toFixed(digits).padStart(6)};  ${cells.join(";  ")}`);
     }
   };
   row("rate /s", (o) => o.rate, "max", 1);
   row("CPU µs, main thread", (o) => o.main, "min");
   row("CPU µs, all threads", (o) => o.all, "min");
+  // Provenance on only: no cost from off to compare with.
+  for (const op of GETS)
+    for (const m of MODES.slice(1)) {
+      const xs = all.get(m.name)!.flatMap((f) => f[op] ?? []);
+      if (!xs.length) continue;
+      const cell = (pick: (o: Op) => number, better: "max" | "min", d = 0) => {
+        const v = xs.map(pick);
+        return `${(better === "max" ? Math.max(...v) : Math.min(...v)).toFixed(d)} | ${median(v).toFixed(d)}`;
+      };
+      console.log(`  ${op.padEnd(36)} ${m.name.padEnd(11)} best | median: rate ${cell((o) => o.rate, "max")} /s; CPU µs main ${cell((o) => o.main, "min")}, worker ${cell((o) => o.worker, "min")}, all threads ${cell((o) => o.all, "min")}`);
+    }
   if (process.argv.includes("--no-in-process")) return void agent.destroy();
   await reportInProcess();
   agent.destroy();
@@ -301,6 +357,7 @@ async function reportInProcess() {
   const ip = await inProcess();
   console.log(`in process (${load()}), main-thread CPU to finish a COMPLETED hello job: ${ip.off.toFixed(1)} µs without provenance, ${ip.on.toFixed(1)} µs with (+${(ip.on - ip.off).toFixed(1)} µs synchronous)`);
   console.log(`  then per job: ${ip.afterMain.toFixed(1)} µs on the main thread (storing the records), ${ip.afterOther.toFixed(1)} µs on other threads (the provenance worker: capture, hashes, JSON)`);
+  console.log(`  main-thread CPU to abort a PENDING job: ${ip.abortOff.toFixed(1)} µs without provenance, ${ip.abortOn.toFixed(1)} µs with (${ip.abortOn >= ip.abortOff ? "+" : ""}${(ip.abortOn - ip.abortOff).toFixed(1)} µs); then ${ip.abortAfterOther.toFixed(1)} µs per abort on other threads`);
 }
 
 main().catch((e) => {
