@@ -339,6 +339,51 @@ describe("the shipped power programs with the OpenStack power agent (min 0, max 
     }
   }, 120_000);
 
+  it("a server that never posts its host keys (never reachable: the fake driver boots nothing) is deleted after resumeTimeout, with the reason; its user-data carried a fresh nonce", async () => {
+    // The agent as the head runs it (--after-machine ssh, the default), resumeTimeout 15 s; its host-key
+    // listener on loopback (stand-in for the head's private address, which the URL still names).
+    const cfg = JSON.parse(readFileSync(files.config, "utf8"));
+    cfg.cluster.elastic.resumeTimeoutSeconds = 15;
+    const sshFiles = { config: join(dir, "agent-ssh.json"), ssh: join(dir, "node-ssh-key"), munge: join(dir, "node-munge-key"), credential: join(dir, "credential-ssh.json") };
+    writeFileSync(sshFiles.config, JSON.stringify(cfg));
+    for (const f of [sshFiles.ssh, sshFiles.munge]) writeFileSync(f, "not used: the node never posts its key\n", { mode: 0o400 });
+    writeFileSync(sshFiles.credential, JSON.stringify(head), { mode: 0o400 });
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const out: string[] = [];
+    const a = spawn(process.execPath, [join(REPO_ROOT, "scripts/run-ts.mjs"), join(REPO_ROOT, "scripts/elastic/openstack/agent-main.ts"),
+      "--config", sshFiles.config, "--credential", sshFiles.credential, "--token", files.token, "--ssh-key", sshFiles.ssh, "--munge-key", sshFiles.munge,
+      "--listen", url.replace("http://", ""), "--host-keys-listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    for (const st of [a.stdout!, a.stderr!]) st.on("data", (b: Buffer) => out.push(b.toString()));
+    try {
+      const auth = { authorization: "Bearer agent-token-for-the-test" };
+      await waitFor(async () => (await fetch(`${url}/health`, { headers: auth }).catch(() => undefined))?.ok, { timeoutMs: 60_000, intervalMs: 200, what: () => `the agent to answer: ${out.join("")}` });
+      expect(out.join("")).toMatch(new RegExp(`host keys on ${cluster.head.privateIp}:\\d+`));
+      const answer = fetch(`${url}/resume`, { method: "POST", headers: auth, body: `${n1()}\n`, signal: AbortSignal.timeout(120_000) }).then((r) => r.text());
+      answer.catch(() => undefined); // awaited below; an early failure must not also be unhandled
+      // While it waits: the server Nova holds has the on-demand user-data with this resume's nonce (the admin may read user-data).
+      let userData = "";
+      await waitFor(async () => {
+        const s = (await mine()).find((x) => x.name === n1());
+        if (!s) return false;
+        userData = Buffer.from((await admin.request("compute", "GET", `/servers/${s.id}`, { microversion: "2.3" })).body.server["OS-EXT-SRV-ATTR:user_data"] ?? "", "base64").toString();
+        return userData.length > 0;
+      }, { timeoutMs: 60_000, what: () => `${n1()}'s server and its user-data: ${out.join("")}` });
+      const phone = /url: "(http:\/\/[^"]+)"/.exec(userData.slice(userData.indexOf("phone_home:")))?.[1];
+      // The head's address (as up recorded it) and the port the listener took (the model's 6821 on a head; any free one here).
+      const keyPort = new RegExp(`host keys on ${cluster.head.privateIp}:(\\d+)`).exec(out.join(""))![1];
+      expect(phone).toMatch(new RegExp(`^http://${cluster.head.privateIp}:${keyPort}/host-keys/[0-9a-f]{32}$`));
+      expect(phone).not.toContain("0".repeat(32));
+      expect(await answer).toMatch(new RegExp(`^${n1()} failed ${n1()}: its host keys were not posted to the power agent within \\d+ s `));
+      // The server it made is deleted (a failed resume leaves nothing but what existed before).
+      await waitFor(async () => !(await mine()).some((x) => x.name === n1()), { timeoutMs: 60_000, what: "the unreachable server to be deleted" });
+      expect(out.join("")).toContain(`${n1()}: resume FAILED: ${n1()}: its host keys were not posted`);
+    } finally {
+      await new Promise((r) => { a.once("exit", r); a.kill("SIGTERM"); });
+      // After a failure here, what the resume made must not skew the next cases.
+      for (const x of (await mine()).filter((y) => y.name === n1())) await deleteServer(demo, x.id);
+    }
+  }, 240_000);
+
   it("an expired credential, then a revoked one: the resume fails with a clear reason on the node, and nothing is created", async () => {
     // A credential that expires 8 s from now (a cluster whose ttl is over), as the agent would hold it.
     const short = await createClusterCredential(demo, { ...cluster, expiresAt: new Date(Date.now() + 8_000).toISOString().replace(/\.\d+Z$/, "Z") });
