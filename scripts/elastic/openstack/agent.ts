@@ -86,6 +86,7 @@ export async function runOpenStackAgent(o: AgentOptions = {}): Promise<{ server:
   const cfg = JSON.parse(readFileSync(o.config ?? AGENT_CONFIG_FILE, "utf8")) as AgentConfig;
   const cluster = cfg.cluster;
   if (!cluster?.elastic) throw new Error(`${o.config ?? AGENT_CONFIG_FILE}: no elastic cluster model`);
+  if (!cfg.refs || !cfg.headAddress) throw new Error(`${o.config ?? AGENT_CONFIG_FILE}: no cloud ids or head address (written by an older uws-cluster): run \`uws-cluster up\` again`);
   const cred = JSON.parse(readFileSync(o.credential ?? secretPath(cluster, "power.openstack-credential"), "utf8")) as HeadCredential;
   registerSecret(cred.secret);
   const tokenFile = o.token ?? secretPath(cluster, "power.agent-token");
