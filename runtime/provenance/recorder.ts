@@ -87,6 +87,12 @@ export class ProvenanceRecorder {
   private outKeys: string[] = [];
   private outRows: Job[] = [];
   private sendTimer: NodeJS.Timeout | undefined;
+  /** Records asked for in this turn of the event loop ([ids, defKeys], without and with the note). */
+  private asked: Array<[string[], string[]]> = [
+    [[], []],
+    [[], []],
+  ];
+  private askedQueued = false;
   private readonly sentDefs = new Set<string>();
   private closing: Promise<void> | undefined;
   private dead = false;
@@ -159,7 +165,23 @@ export class ProvenanceRecorder {
    * first time, or one that has none (`rebuilt`: noted as made after the fact).
    */
   request(id: string, defKey: string, rebuilt: boolean): void {
-    this.post([id], [defKey], rebuilt);
+    const [ids, keys] = this.asked[rebuilt ? 1 : 0]!;
+    ids.push(id);
+    keys.push(defKey);
+    if (this.askedQueued) return;
+    this.askedQueued = true;
+    // Requests arriving together (a page listing jobs, ProvSAP, clients at once) share a message
+    // and the worker's transactions; a request waits at most this turn.
+    setImmediate(() => {
+      this.askedQueued = false;
+      const batches = this.asked;
+      this.asked = [
+        [[], []],
+        [[], []],
+      ];
+      if (this.dead) return;
+      batches.forEach(([i, k], rebuiltBatch) => i.length && this.post(i, k, rebuiltBatch === 1));
+    });
   }
 
   private post(ids: string[], defKeys: string[], rebuilt: boolean, rows?: Job[]): void {
