@@ -73,10 +73,19 @@ async function uploadJob(url: string, payload: Buffer): Promise<string> {
   return r.headers.get("location")!;
 }
 
+/** A server on its own data folder for the callback, closed after it. */
+async function withServer(name: string, fn: (s: { app: App; url: string }) => Promise<void>): Promise<void> {
+  const s = await serve(join(tmp, name), await freePort());
+  try {
+    await fn(s);
+  } finally {
+    await s.app.close();
+  }
+}
+
 describe("provenance of jobs that never ran", { timeout: 120_000 }, () => {
   it("an aborted PENDING job with an upload: nothing sent to the worker at its end; its first request serves the record made at its end before (python3-prov), stored, not noted as rebuilt", async () => {
-    const { app, url } = await serve(join(tmp, "upload"), await freePort());
-    try {
+    await withServer("upload", async ({ app, url }) => {
       const prov = app.uws.provenance!;
       await prov.scanned();
       const payload = Buffer.from("never used \u00e9\n".repeat(40));
@@ -112,9 +121,7 @@ describe("provenance of jobs that never ran", { timeout: 120_000 }, () => {
       expect(stored.complete).toBe(true);
       // Listed among the results like any final job's.
       expect((await http("GET", `${job}/results`)).body).toContain('id="provenance"');
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   it("the start-up scan rebuilds none of them (restart after restart) while it still rebuilds a lost record of a job that ran; their documents stay the same", async () => {
@@ -164,8 +171,7 @@ describe("provenance of jobs that never ran", { timeout: 120_000 }, () => {
   });
 
   it("the scan's rule in SQL is the hook's: a final job without a record is missing exactly when it is not made on request", async () => {
-    const { app, url } = await serve(join(tmp, "rule"), await freePort());
-    try {
+    await withServer("rule", async ({ app, url }) => {
       const prov = app.uws.provenance!;
       await prov.scanned();
       const service = app.uws.service;
@@ -199,14 +205,11 @@ describe("provenance of jobs that never ran", { timeout: 120_000 }, () => {
       });
       expect(byRule.length).toBe(made.length - 1);
       expect([...missing].filter((id) => made.includes(id)).sort()).toEqual(byRule.sort());
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   it("ProvSAP as before: a never-run job is found by its ID; one whose input is another job's result is recorded at its end and reached FORTH from that result", async () => {
-    const { app, url } = await serve(join(tmp, "provsap"), await freePort());
-    try {
+    await withServer("provsap", async ({ app, url }) => {
       const prov = app.uws.provenance!;
       await prov.scanned();
       const a = await createJob(url, "hello", { name: "source", PHASE: "RUN" });
@@ -240,8 +243,6 @@ describe("provenance of jobs that never ran", { timeout: 120_000 }, () => {
       expect(JSON.parse(prov.db.get(idOf(c))!).notes).toEqual([]);
       // A result-ID of a job that has none is still a 404.
       expect((await http("GET", `${url}/provenance?ID=${encodeURIComponent(`${c}/results/greeting`)}`)).status).toBe(404);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
